@@ -93,9 +93,10 @@ TEST(Index, CurrentIndexInRange)
 		}
 	}
 	// Where the area is usable the index is exactly what the kernel wrote there.
-	if (rseqkit_register_current_thread() == 0)
+	if (rseqkit_register_current_thread() == 0) {
 		EXPECT_EQ(rseqkit_current_index(RSEQKIT_INDEX_CPU_ID),
 			  static_cast<int>(rseqkit_thread_area()->cpu_id));
+	}
 }
 
 TEST(Ops, Add)
@@ -371,8 +372,15 @@ TEST(LockedMode, ModeMatchesRegistrationMode)
 		retry(kind, [&](int i) { return rseqkit_percpu_add(kind, &v, 1, i); });
 	EXPECT_EQ(v, 2);
 	std::string m = mode_name();
-	if (m == "enosys" || m == "eperm")
+	if (m == "enosys" || m == "eperm") {
 		EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_UNAVAILABLE);
+		EXPECT_EQ(rseqkit_percpu_locked(RSEQKIT_INDEX_CPU_ID), 1);
+		EXPECT_EQ(rseqkit_percpu_locked(RSEQKIT_INDEX_MM_CID), 1);
+	} else {
+		EXPECT_EQ(rseqkit_percpu_locked(RSEQKIT_INDEX_CPU_ID), 0);
+		bool mm_cid = rseqkit_area_features & RSEQKIT_FEATURE_MM_CID;
+		EXPECT_EQ(rseqkit_percpu_locked(RSEQKIT_INDEX_MM_CID), mm_cid ? 0 : 1);
+	}
 }
 
 }  // namespace
