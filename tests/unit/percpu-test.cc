@@ -316,54 +316,6 @@ TEST(Threads, AddExactSum)
 	}
 }
 
-// Runs fn in a child process (locked mode is one-way: keep it out of this process).
-template <class F> int in_child(F fn)
-{
-	fflush(nullptr);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(fn());
-	int status = 0;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-TEST(LockedMode, ForcedSwitchKeepsExactSums)
-{
-	for (rseqkit_index kind : kKinds) {
-		int rc = in_child([kind] {
-			const int threads = 3, per_thread = 300000;
-			slots s;
-			std::atomic<int> started{0};
-			std::vector<std::thread> ts;
-			for (int t = 0; t < threads; ++t)
-				ts.emplace_back([&] {
-					started.fetch_add(1);
-					for (int n = 0; n < per_thread; ++n)
-						retry(kind, [&](int i) { return rseqkit_percpu_add(kind, &s[i].v, 1, i); });
-				});
-			while (started.load() < threads)
-				std::this_thread::yield();
-			std::this_thread::sleep_for(std::chrono::milliseconds(5));
-			rseqkit_percpu_force_locked();
-			if (!rseqkit_percpu_locked(RSEQKIT_INDEX_CPU_ID) || !rseqkit_percpu_locked(RSEQKIT_INDEX_MM_CID))
-				return 2;
-			for (auto &t : ts)
-				t.join();
-			intptr_t sum = 0;
-			for (auto &x : s.s)
-				sum += x.v;
-			if (sum != static_cast<intptr_t>(threads) * per_thread) {
-				fprintf(stderr, "sum %ld, expected %ld\n", static_cast<long>(sum),
-					static_cast<long>(threads) * per_thread);
-				return 1;
-			}
-			return 0;
-		});
-		EXPECT_EQ(rc, 0);
-	}
-}
-
 TEST(LockedMode, ModeMatchesRegistrationMode)
 {
 	// Run one operation of each kind, then look at the mode the process settled in.
