@@ -316,6 +316,37 @@ TEST(Threads, AddExactSum)
 	}
 }
 
+// A lock held by another thread at fork() is free in the child (only the forking
+// thread exists there).
+TEST(LockedMode, LocksAreFreeAfterFork)
+{
+	std::atomic<int> state{0};
+	std::thread holder([&] {
+		rseqkit_percpu_lock(5);
+		state = 1;
+		while (state.load() != 2)
+			std::this_thread::yield();
+		rseqkit_percpu_unlock(5);
+	});
+	while (state.load() != 1)
+		std::this_thread::yield();
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(10);  // a deadlock ends as SIGALRM
+		rseqkit_percpu_lock(5);
+		rseqkit_percpu_unlock(5);
+		intptr_t v = 0;
+		int r = rseqkit_percpu_add_locked(&v, 3, 5);  // takes lock 5 itself
+		_exit(r == 0 && v == 3 ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	state = 2;
+	holder.join();
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 TEST(LockedMode, ModeMatchesRegistrationMode)
 {
 	// Run one operation of each kind, then look at the mode the process settled in.
