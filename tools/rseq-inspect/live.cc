@@ -387,6 +387,13 @@ int inspect_process(int pid, const CheckOptions &options, ProcessReport *report,
 		return 2;
 	}
 	report->command = read_small_file(proc_path(pid, "comm"));
+	// The state follows the command's closing parenthesis in /proc/PID/stat.
+	std::string stat = read_small_file(proc_path(pid, "stat"));
+	size_t paren = stat.rfind(')');
+	if (paren != std::string::npos && paren + 2 < stat.size() && (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X')) {
+		*error = "process " + std::to_string(pid) + " has exited (a zombie, not yet reaped)";
+		return 2;
+	}
 
 	int memfd = open(proc_path(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC);
 	if (memfd < 0) {
@@ -414,7 +421,7 @@ int inspect_process(int pid, const CheckOptions &options, ProcessReport *report,
 	std::vector<Mapping> maps;
 	parse_maps(maps_text, &maps);
 	if (maps.empty()) {
-		*error = "process " + std::to_string(pid) + " has no memory mappings (a zombie or a kernel thread)";
+		*error = "process " + std::to_string(pid) + " has no memory mappings (a kernel thread)";
 		return 2;
 	}
 
