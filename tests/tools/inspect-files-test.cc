@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -800,6 +801,29 @@ TEST(Usage, ErrorsExitTwoWithOneLine)
 	EXPECT_EQ(v.run.out.rfind("rseq-inspect ", 0), 0u) << v.run.out;
 }
 
+// ---- inspect-built.sh, which make check runs over INSPECT_TARGETS ----
+
+TEST(InspectBuilt, PassesOnGoodFilesFailsOnMissingOrDefectiveOnes)
+{
+	TempDir tmp;
+	std::string a = archs().front();
+	std::string script = srcdir + "/tests/tools/inspect-built.sh";
+	auto run_list = [&](const std::string &lines) {
+		write_file(tmp.path + "/list", lines);
+		return testproc::run({"sh", script, tmp.path + "/list"});
+	};
+	testproc::Result good = run_list(fx("good-" + a + "-pie") + "\n" + fx("good-" + a + ".so") + "\n");
+	EXPECT_EQ(good.status, 0) << good.out << good.err;
+	testproc::Result missing = run_list(fx("good-" + a + "-pie") + "\n" + tmp.path + "/nothing-here\n");
+	EXPECT_EQ(missing.status, 1) << missing.out;
+	EXPECT_NE(missing.err.find("nothing-here: no such file"), std::string::npos) << missing.err;
+	testproc::Result bad = run_list(fx("defect-sig-" + a + "-pie") + "\n");
+	EXPECT_EQ(bad.status, 1) << bad.out;
+	EXPECT_NE(bad.out.find(": victim: signature: "), std::string::npos) << bad.out;
+	testproc::Result empty = run_list("");
+	EXPECT_EQ(empty.status, 1);
+}
+
 // ---- -p errors (the per-mode live checks are in inspect-live) ----
 
 struct Sleeper {
@@ -809,6 +833,18 @@ struct Sleeper {
 		std::string s = read_file("/proc/" + std::to_string(child.pid()) + "/stat");
 		size_t paren = s.rfind(')');
 		return paren == std::string::npos || paren + 2 >= s.size() ? "?" : s.substr(paren + 2, 1);
+	}
+	// Not in any stop (sleeping, or running for a moment after a wake-up).
+	bool running() const
+	{
+		std::string st = state();
+		return st == "S" || st == "R";
+	}
+	bool wait_running() const
+	{
+		for (int k = 0; k < 200 && !running(); k++)
+			usleep(10000);
+		return running();
 	}
 };
 
@@ -846,7 +882,24 @@ TEST(Process, NoPermissionIsAOneLineError)
 	EXPECT_EQ(r.status, 2) << r.err;
 	EXPECT_EQ(r.err.rfind("rseq-inspect: no permission to inspect process " + pid + " (", 0), 0u) << r.err;
 	EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-	EXPECT_EQ(target.state(), "S");
+	EXPECT_TRUE(target.running()) << target.state();
+}
+
+TEST(Process, AlreadyTracedIsSaidSo)
+{
+	Sleeper target;
+	pid_t pid = target.child.pid();
+	ASSERT_EQ(ptrace(PTRACE_SEIZE, pid, nullptr, nullptr), 0) << strerror(errno);
+	Inspection i = inspect({"-p", std::to_string(pid)});
+	EXPECT_EQ(i.run.status, 2);
+	EXPECT_EQ(i.run.err, "rseq-inspect: process " + std::to_string(pid) + " is already traced by process " +
+				     std::to_string(getpid()) + " (a debugger or strace?)\n");
+	// Detaching needs the tracee stopped.
+	ASSERT_EQ(ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr), 0) << strerror(errno);
+	int st = 0;
+	ASSERT_EQ(waitpid(pid, &st, __WALL), pid);
+	ASSERT_EQ(ptrace(PTRACE_DETACH, pid, nullptr, nullptr), 0) << strerror(errno);
+	EXPECT_TRUE(target.wait_running()) << target.state();
 }
 
 TEST(Process, KernelWithoutTheRequestIsAOneLineErrorAndDetaches)
@@ -856,7 +909,7 @@ TEST(Process, KernelWithoutTheRequestIsAOneLineErrorAndDetaches)
 	testproc::Result r = testproc::run({builddir + "/tests/tools/deny-ptrace-rseq", tool, "-p", pid});
 	EXPECT_EQ(r.status, 2);
 	EXPECT_EQ(r.err, "rseq-inspect: this kernel does not support PTRACE_GET_RSEQ_CONFIGURATION (Linux 5.13 or later)\n");
-	EXPECT_EQ(target.state(), "S");  // not left in a tracing stop
+	EXPECT_TRUE(target.running()) << target.state();  // not left in a tracing stop
 	// And it can be inspected normally right after.
 	Inspection i = inspect({"--json", "-p", pid});
 	EXPECT_EQ(i.run.status, 0) << i.run.err;
@@ -874,11 +927,15 @@ TEST(Process, StoppedProcessStaysStopped)
 	ASSERT_EQ(target.state(), "T");
 	Inspection i = inspect({"--json", "-p", std::to_string(pid)});
 	EXPECT_EQ(i.run.status, 0) << i.run.err;
-	EXPECT_EQ(target.state(), "T");  // still stopped by its own SIGSTOP, not traced
-	kill(pid, SIGCONT);
-	for (int k = 0; k < 100 && target.state() != "S"; k++)
+	// Detaching wakes the thread in the kernel, where it re-enters its group stop
+	// (no user code runs): it must settle in "T" again and stay there.
+	for (int k = 0; k < 200 && target.state() != "T"; k++)
 		usleep(10000);
-	EXPECT_EQ(target.state(), "S");
+	EXPECT_EQ(target.state(), "T");
+	usleep(200000);
+	EXPECT_EQ(target.state(), "T");
+	kill(pid, SIGCONT);
+	EXPECT_TRUE(target.wait_running()) << target.state();
 }
 
 // ---- Man page ----

@@ -221,9 +221,17 @@ void Checker::check_descriptor(SequenceReport &seq)
 			add("alignment", "descriptor " + seq.descriptor.text + " is in section " + s->name +
 						 ", aligned to only " + std::to_string(s->align) + " bytes");
 	}
-	seq.version = *img_.read_u32_raw(d);
-	seq.flags = *img_.read_u32_raw(d + 4);
-	seq.post_commit_offset = *img_.read_u64_raw(d + 16);
+	// The fields come from the 32 bytes just read: in a file with overlapping
+	// sections a second lookup could land elsewhere.
+	auto le = [&bytes](size_t off, size_t n) {
+		uint64_t v = 0;
+		for (size_t i = n; i-- > 0;)
+			v = v << 8 | bytes[off + i];
+		return v;
+	};
+	seq.version = static_cast<uint32_t>(le(0, 4));
+	seq.flags = static_cast<uint32_t>(le(4, 4));
+	seq.post_commit_offset = le(16, 8);
 	seq.start_ip = make_address(img_, img_.read_pointer(d + 8));
 	seq.abort_ip = make_address(img_, img_.read_pointer(d + 24));
 	if (seq.version != 0)

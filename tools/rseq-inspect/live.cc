@@ -108,6 +108,24 @@ std::string permission_message(int pid)
 	return msg + ")";
 }
 
+// TracerPid of a thread, 0 when untraced, -1 when unknown.
+long tracer_of(int pid, int tid)
+{
+	int fd = open(proc_path(pid, "task/" + std::to_string(tid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	std::string text;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		text.append(buf, static_cast<size_t>(n));
+	close(fd);
+	size_t at = text.find("\nTracerPid:");
+	if (at == std::string::npos)
+		return -1;
+	return strtol(text.c_str() + at + 11, nullptr, 10);
+}
+
 bool parse_maps(const std::string &text, std::vector<Mapping> *out)
 {
 	size_t pos = 0;
@@ -519,7 +537,11 @@ int inspect_process(int pid, const CheckOptions &options, ProcessReport *report,
 			continue;  // exited while we looked
 		if (a == Attach::error) {
 			if (err == EPERM || err == EACCES) {
-				*error = permission_message(pid);
+				// A tracee cannot have two tracers: say so rather than blame permissions.
+				long tracer = tracer_of(pid, tid);
+				*error = tracer > 0 ? "process " + std::to_string(pid) + " is already traced by process " +
+							      std::to_string(tracer) + " (a debugger or strace?)"
+						    : permission_message(pid);
 				return 2;
 			}
 			if (err == EIO && why.rfind("PTRACE_GET_RSEQ_CONFIGURATION", 0) == 0) {

@@ -145,6 +145,10 @@ int main(int argc, char **argv)
 			if (!f.error.empty())
 				fprintf(stderr, "rseq-inspect: %s: %s\n", printable(f.path).c_str(), printable(f.error).c_str());
 		fputs((json ? json_process(proc, status) : text_process(proc)).c_str(), stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "rseq-inspect: cannot write the report: %s\n", strerror(errno));
+			return kExitUsage;
+		}
 		return status;
 	}
 
