@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -186,8 +187,8 @@ std::vector<GoodCase> good_cases()
 		c.push_back({"good-" + a + "-pie-stripped", a, "pie", false, "address"});
 		c.push_back({"good-" + a + ".so", a, "shared", false, "symbol"});
 		c.push_back({"good-" + a + "-stripped.so", a, "shared", false, "symbol"});
+		c.push_back({"good-" + a + "-nopie", a, "executable", false, "symbol"});
 		if (a == "x86_64") {
-			c.push_back({"good-x86_64-nopie", a, "executable", false, "symbol"});
 			c.push_back({"good-x86_64-nopie-stripped", a, "executable", false, "address"});
 			if (exists(fx("good-x86_64-relr")))
 				c.push_back({"good-x86_64-relr", a, "pie", false, "symbol"});
@@ -1055,6 +1056,128 @@ bool shdr_table(const std::string &img, size_t *off, size_t *size)
 	*off = shoff;
 	*size = std::min<size_t>(img.size() - shoff, size_t(shnum) * 64);
 	return true;
+}
+
+// A 64-bit little-endian ELF image's section headers, read directly.
+struct RawSection {
+	size_t entry;  // file offset of the header
+	std::string name;
+	uint32_t type;
+};
+
+uint64_t le_at(const std::string &img, size_t off, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | static_cast<uint8_t>(img.at(off + static_cast<size_t>(i)));
+	return v;
+}
+
+void put_le(std::string &img, size_t off, int n, uint64_t v)
+{
+	for (int i = 0; i < n; i++, v >>= 8)
+		img.at(off + static_cast<size_t>(i)) = static_cast<char>(v & 0xff);
+}
+
+std::vector<RawSection> raw_sections(const std::string &img)
+{
+	std::vector<RawSection> out;
+	uint64_t shoff = le_at(img, 40, 8);
+	size_t shnum = le_at(img, 60, 2), shstrndx = le_at(img, 62, 2);
+	size_t strtab = le_at(img, shoff + 64 * shstrndx + 24, 8);
+	for (size_t i = 0; i < shnum; i++) {
+		size_t e = shoff + 64 * i;
+		out.push_back({e, std::string(img.c_str() + strtab + le_at(img, e, 4)), static_cast<uint32_t>(le_at(img, e + 4, 4))});
+	}
+	return out;
+}
+
+const RawSection &raw_section(const std::vector<RawSection> &secs, const std::string &name)
+{
+	for (const RawSection &r : secs)
+		if (r.name == name)
+			return r;
+	throw std::runtime_error("no section " + name);
+}
+
+// Hand-made hostile files: each targets one way a header or table can lie.
+TEST(Sanitizers, HandMadeHostileFiles)
+{
+	TempDir tmp;
+	std::vector<std::string> files;
+	for (const std::string &a : archs()) {
+		for (const std::string &seed : {"good-" + a + ".o", "good-" + a + "-pie", "good-" + a + "-g.o"}) {
+			const std::string img = read_file(fx(seed));
+			const std::vector<RawSection> secs = raw_sections(img);
+			const size_t ptrs = raw_section(secs, "__rseq_cs_ptr_array").entry;
+			const size_t cs = raw_section(secs, "__rseq_cs").entry;
+			const size_t text = raw_section(secs, ".text").entry;
+			std::vector<std::pair<std::string, std::string>> cases;
+			auto mk = [&](const std::string &what, const std::function<void(std::string &)> &edit) {
+				std::string c = img;
+				edit(c);
+				cases.push_back({what, c});
+			};
+			mk("huge-ptr-array", [&](std::string &c) { put_le(c, ptrs + 32, 8, UINT64_MAX); });
+			mk("ptr-array-past-eof", [&](std::string &c) { put_le(c, ptrs + 24, 8, c.size() - 4); });
+			mk("ptr-array-nobits", [&](std::string &c) { put_le(c, ptrs + 4, 4, 8 /* SHT_NOBITS */); });
+			mk("cs-over-text", [&](std::string &c) { put_le(c, cs + 16, 8, le_at(c, text + 16, 8)); });
+			mk("cs-wraps", [&](std::string &c) { put_le(c, cs + 16, 8, UINT64_MAX - 15); });
+			mk("cs-align-huge", [&](std::string &c) { put_le(c, cs + 48, 8, 1ULL << 63); });
+			mk("all-sections-whole-file", [&](std::string &c) {
+				for (const RawSection &r : secs) {
+					put_le(c, r.entry + 24, 8, 0);
+					put_le(c, r.entry + 32, 8, c.size());
+				}
+			});
+			mk("shstrndx-out-of-range", [&](std::string &c) { put_le(c, 62, 2, 0xfffe); });
+			mk("shnum-huge", [&](std::string &c) { put_le(c, 60, 2, 0xffff); });
+			mk("shoff-near-eof", [&](std::string &c) { put_le(c, 40, 8, c.size() - 10); });
+			mk("links-out-of-range", [&](std::string &c) {
+				for (const RawSection &r : secs) {
+					put_le(c, r.entry + 40, 4, 0xffffffu);  // sh_link
+					put_le(c, r.entry + 44, 4, 0xffffffu);  // sh_info
+				}
+			});
+			mk("relocations-anywhere", [&](std::string &c) {
+				for (const RawSection &r : secs) {
+					if (r.type != 4 /* SHT_RELA */)
+						continue;
+					size_t off = le_at(c, r.entry + 24, 8), size = le_at(c, r.entry + 32, 8);
+					for (size_t e = off; e + 24 <= off + size && e + 24 <= c.size(); e += 24) {
+						put_le(c, e, 8, le_at(c, e, 8) * 0x1000193 + 0xfffffffffff0ULL);  // r_offset
+						put_le(c, e + 8, 8, le_at(c, e + 8, 8) ^ 0xffffff0000000000ULL);  // r_info: symbol
+						put_le(c, e + 16, 8, 0x8000000000000000ULL);                      // r_addend
+					}
+				}
+			});
+			mk("symbols-anywhere", [&](std::string &c) {
+				for (const RawSection &r : secs) {
+					if (r.type != 2 /* SHT_SYMTAB */ && r.type != 11 /* SHT_DYNSYM */)
+						continue;
+					size_t off = le_at(c, r.entry + 24, 8), size = le_at(c, r.entry + 32, 8);
+					for (size_t e = off; e + 24 <= off + size && e + 24 <= c.size(); e += 24) {
+						put_le(c, e, 4, 0xfffffff0u);                   // st_name
+						put_le(c, e + 6, 2, 0xfff0);                    // st_shndx
+						put_le(c, e + 8, 8, UINT64_MAX - 3);            // st_value
+						put_le(c, e + 16, 8, UINT64_MAX);               // st_size
+					}
+				}
+			});
+			for (auto &[what, bytes] : cases) {
+				std::string path = tmp.path + "/" + seed + "-" + what;
+				write_file(path, bytes);
+				files.push_back(path);
+			}
+		}
+	}
+	for (const std::string &f : files) {
+		testproc::Result r = testproc::run({asan_tool, "--json", f}, 60000);
+		expect_clean_run(r, f);
+		testproc::Result plain = testproc::run({tool, f}, 60000);
+		EXPECT_TRUE(plain.status >= 0 && plain.status <= 2) << f << ": " << plain.status;
+		EXPECT_EQ(plain.status, r.status) << f;
+	}
 }
 
 TEST(Sanitizers, CorruptedCopiesNeverCrashOrHang)

@@ -7,7 +7,7 @@
 #   good-ARCH.o good-ARCH-g.o              relocatable objects, without and with DWARF
 #   good-ARCH-pie[-g|-stripped]            PIE executables
 #   good-ARCH.so good-ARCH-stripped.so     shared objects
-#   good-x86_64-nopie[-stripped]           non-PIE executables
+#   good-x86_64-nopie[-stripped]           non-PIE executables (and good-aarch64-nopie)
 #   good-x86_64-relr                       PIE with packed relative relocations (DT_RELR)
 #   inline-ARCH-g                          C inline-asm sequence, PIE with DWARF
 #   defect-NAME-ARCH.o defect-NAME-ARCH-pie   one defect each (see seq-*.S)
@@ -39,6 +39,7 @@ build() {
 	if [ "$nolibc" = yes ]; then
 		pie="-nostdlib -pie -Wl,-e,fx_counter_add"
 		so="-nostdlib -shared"
+		run $cc $inc -nostdlib -no-pie -Wl,-e,fx_counter_add "$src" -o "$out/good-$arch-nopie"
 	else
 		pie="-pie -fPIE $fx/main.c"
 		so="-shared -fPIC"
