@@ -6,6 +6,7 @@
  * rseqkit_register_current_thread() and then run a real critical section
  * (fx_inline_add from fixtures/inline-seq.h) in a loop, and one "unreg" thread that
  * never asks rseqkit for anything and only counts.  The main thread registers too.
+ * It also maps /dev/zero, a device rseq-inspect must pass over.
  * In glibc mode glibc has registered every thread anyway; in rseqkit mode "unreg"
  * has no area; in enosys/eperm mode nobody has one.
  *
@@ -28,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -122,6 +125,10 @@ int main(int argc, char **argv)
 	printf("glibc %ld %u\n", (long)info.glibc_rseq_offset, info.glibc_rseq_size);
 	rseqkit_register_current_thread();
 	report_thread("main");
+	/* A mapped device, which rseq-inspect must pass over (it is no loaded object). */
+	int zero = open("/dev/zero", O_RDONLY);
+	if (zero < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, zero, 0) == MAP_FAILED)
+		return 2;
 	pthread_t t;
 	for (long i = 0; i < WORKERS; i++)
 		if (pthread_create(&t, NULL, worker, (void *)i) != 0)

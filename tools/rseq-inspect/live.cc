@@ -228,17 +228,24 @@ std::unique_ptr<ElfImage> open_object(int pid, const Mapping &m, std::string *er
 
 bool is_elf_file(int pid, const Mapping &m)
 {
-	// Mapped data files (locale archives, fonts) are no loaded objects: look at the
-	// magic first, through the same path open_object will use.
+	// Mapped devices (/dev/zero, GPU nodes) and data files (locale archives, fonts)
+	// are no loaded objects.  Look at the magic through the path open_object will
+	// use; when neither can be opened, let open_object report why.
+	struct stat st;
+	if (!m.deleted && stat(m.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+		return false;
 	std::string err;
 	int fd = m.deleted ? -1 : open_regular_file(m.path, &err);
 	if (fd < 0) {
 		char range[64];
 		snprintf(range, sizeof range, "map_files/%" PRIx64 "-%" PRIx64, m.start, m.end);
-		fd = open_regular_file(proc_path(pid, range), &err);
+		std::string via = proc_path(pid, range);
+		if (stat(via.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+			return false;
+		fd = open_regular_file(via, &err);
 	}
 	if (fd < 0)
-		return true;  // cannot tell: let open_object report why
+		return true;
 	unsigned char magic[4];
 	bool elf = pread(fd, magic, 4, 0) == 4 && memcmp(magic, ELFMAG, SELFMAG) == 0;
 	close(fd);
