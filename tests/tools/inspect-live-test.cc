@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -103,8 +104,16 @@ struct Target {
 		while (struct dirent *de = readdir(d)) {
 			if (de->d_name[0] == '.')
 				continue;
-			std::ifstream in(dir + "/" + de->d_name + "/stat");
-			std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+			// Plain read(2): a thread that exits meanwhile yields ESRCH, not an exception.
+			std::string s;
+			int fd = open((dir + "/" + de->d_name + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				char buf[1024];
+				ssize_t n = read(fd, buf, sizeof buf);
+				if (n > 0)
+					s.assign(buf, static_cast<size_t>(n));
+				close(fd);
+			}
 			size_t paren = s.rfind(')');
 			if (paren == std::string::npos || paren + 2 >= s.size())
 				continue;  // exited meanwhile
