@@ -172,10 +172,25 @@ bool kernel_answers()
 
 // Decides the owner of the calling thread.  Registers rseqkit's own area only when
 // may_register; callers that register have all signals blocked.
+// The owner recorded for this thread no longer holds a registration: a co-owner
+// unregistered the shared area, or someone unregistered glibc's.  The kernel resets
+// cpu_id to -1 when it drops a registration.
+bool registration_vanished()
+{
+	uint8_t owner = tstate.owner;
+	return (owner == RSEQKIT_OWNER_GLIBC || owner == RSEQKIT_OWNER_RSEQKIT) &&
+	       static_cast<int32_t>(__atomic_load_n(&rseqkit_tls_area->cpu_id, __ATOMIC_RELAXED)) < 0;
+}
+
 enum rseqkit_owner attach(bool may_register)
 {
-	if (tstate.owner != RSEQKIT_OWNER_NONE)
-		return static_cast<enum rseqkit_owner>(tstate.owner);
+	if (tstate.owner != RSEQKIT_OWNER_NONE) {
+		if (!registration_vanished())
+			return static_cast<enum rseqkit_owner>(tstate.owner);
+		if (!may_register)  // report it; forgetting the old state needs signals blocked
+			return RSEQKIT_OWNER_NONE;
+		set_owner(RSEQKIT_OWNER_NONE, nullptr, false, 0);
+	}
 	if (!RSEQKIT_ARCH_SUPPORTED) {
 		set_owner(RSEQKIT_OWNER_UNAVAILABLE, nullptr, false, ENOSYS);
 		return RSEQKIT_OWNER_UNAVAILABLE;
@@ -198,12 +213,17 @@ enum rseqkit_owner attach(bool may_register)
 		set_owner(RSEQKIT_OWNER_UNAVAILABLE, nullptr, false, EAGAIN);
 		return RSEQKIT_OWNER_UNAVAILABLE;
 	}
+	// Arm the exit hook first: a registration without one must not happen.  The key is
+	// created by the constructor, so it is normally among the first 32 whose values live
+	// in the thread descriptor: no allocation (see BUGS in rseqkit(7)).
+	if (pthread_setspecific(proc.exit_key, &tstate) != 0) {
+		set_owner(RSEQKIT_OWNER_UNAVAILABLE, nullptr, false, EAGAIN);
+		return RSEQKIT_OWNER_UNAVAILABLE;
+	}
 	long r = sys_rseq(&__rseq_abi, kOwnAreaLength, 0, RSEQKIT_SIG);
 	switch (r) {
 	case 0:
 		set_owner(RSEQKIT_OWNER_RSEQKIT, &__rseq_abi, true, 0);
-		// A small key index lives in the thread descriptor: no allocation here.
-		pthread_setspecific(proc.exit_key, &tstate);
 		return RSEQKIT_OWNER_RSEQKIT;
 	case -EBUSY:  // the same area, length and signature: a co-owner registered it
 		set_owner(RSEQKIT_OWNER_RSEQKIT, &__rseq_abi, false, 0);
@@ -224,21 +244,36 @@ enum rseqkit_owner attach(bool may_register)
 	}
 }
 
+// True when the thread has nothing usable yet and may still get it.
+bool needs_negotiation()
+{
+	return (tstate.owner == RSEQKIT_OWNER_NONE || registration_vanished()) && !tstate.exited;
+}
+
+// errno is left as it was: the accessors call this from signal handlers too.
 enum rseqkit_owner attach_and_register()
 {
-	if (tstate.owner != RSEQKIT_OWNER_NONE)
+	if (tstate.owner != RSEQKIT_OWNER_NONE && !registration_vanished())
 		return static_cast<enum rseqkit_owner>(tstate.owner);
-	signal_block blocked;
-	return attach(true);
+	int saved_errno = errno;
+	enum rseqkit_owner owner;
+	{
+		signal_block blocked;
+		owner = attach(true);
+	}
+	errno = saved_errno;
+	return owner;
 }
 
 void on_thread_exit(void *)
 {
+	int saved_errno = errno;
 	signal_block blocked;
 	if (tstate.owner == RSEQKIT_OWNER_RSEQKIT && tstate.ours)
 		(void)sys_rseq(&__rseq_abi, kOwnAreaLength, kFlagUnregister, RSEQKIT_SIG);
 	set_owner(RSEQKIT_OWNER_NONE, nullptr, false, 0);
 	tstate.exited = 1;
+	errno = saved_errno;
 }
 
 int fallback_cpu()
@@ -358,7 +393,7 @@ RSEQKIT_API int rseqkit_current_cpu_slow(void)
 	int32_t cpu = static_cast<int32_t>(__atomic_load_n(&rseqkit_tls_area->cpu_id, __ATOMIC_RELAXED));
 	if (cpu >= 0)
 		return cpu;
-	if (tstate.owner == RSEQKIT_OWNER_NONE && !tstate.exited) {
+	if (needs_negotiation()) {
 		attach_and_register();
 		cpu = static_cast<int32_t>(__atomic_load_n(&rseqkit_tls_area->cpu_id, __ATOMIC_RELAXED));
 		if (cpu >= 0)
@@ -372,7 +407,7 @@ RSEQKIT_API int rseqkit_current_mm_cid_slow(void)
 	init_process();
 	if (!(__atomic_load_n(&rseqkit_area_features, __ATOMIC_RELAXED) & RSEQKIT_FEATURE_MM_CID))
 		return -1;
-	if (tstate.owner == RSEQKIT_OWNER_NONE && !tstate.exited)
+	if (needs_negotiation())
 		attach_and_register();
 	const struct rseqkit_area *area = rseqkit_tls_area;
 	if (static_cast<int32_t>(__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED)) < 0)
@@ -384,7 +419,7 @@ RSEQKIT_API int rseqkit_current_node_slow(void)
 {
 	init_process();
 	if (__atomic_load_n(&rseqkit_area_features, __ATOMIC_RELAXED) & RSEQKIT_FEATURE_NODE_ID) {
-		if (tstate.owner == RSEQKIT_OWNER_NONE && !tstate.exited)
+		if (needs_negotiation())
 			attach_and_register();
 		const struct rseqkit_area *area = rseqkit_tls_area;
 		if (static_cast<int32_t>(__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED)) >= 0)

@@ -93,6 +93,18 @@ TEST(Owner, LazyRegistrationOnFirstAccessor)
 	});
 }
 
+TEST(Owner, AccessorsLeaveErrnoAlone)
+{
+	on_new_thread([] {
+		errno = 1234;
+		EXPECT_GE(rseqkit_current_cpu(), 0);  // negotiates (and fails in the seccomp modes)
+		EXPECT_GE(rseqkit_current_mm_cid(), -1);
+		EXPECT_GE(rseqkit_current_node(), 0);
+		EXPECT_EQ(errno, 1234);
+		EXPECT_EQ(rseqkit_thread_owner(), expected_owner());
+	});
+}
+
 TEST(Owner, Names)
 {
 	EXPECT_STREQ(rseqkit_owner_name(RSEQKIT_OWNER_NONE), "none");
@@ -294,6 +306,18 @@ TEST(CoOwner, SharedRseqAbiIsOneArea)
 			// rseqkit did not register it, so it must not unregister it.
 			EXPECT_EQ(rseqkit_unregister_current_thread(), 0);
 			EXPECT_EQ(coowner_unregister(), 0);
+			// Registered by the co-owner again, then dropped by it behind rseqkit's back:
+			// rseqkit notices and registers the area itself on the next use.
+			ASSERT_EQ(coowner_register(), 0);
+			EXPECT_GE(rseqkit_current_cpu(), 0);
+			EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_RSEQKIT);
+			EXPECT_EQ(coowner_unregister(), 0);
+			EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_NONE);
+			EXPECT_GE(rseqkit_current_cpu(), 0);
+			EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_RSEQKIT);
+			EXPECT_EQ(coowner_register(), -EBUSY);  // registered, by rseqkit this time
+			EXPECT_EQ(rseqkit_unregister_current_thread(), 0);
+			EXPECT_EQ(coowner_unregister(), -EINVAL);
 			break;
 		}
 		default:
