@@ -240,6 +240,11 @@ void reset_locks_in_child()
 __attribute__((constructor)) void percpu_constructor()
 {
 	(void)index_limit();
+	// Without sequences on this architecture the operations always take the locks:
+	// say so from the start.
+	if (!RSEQKIT_ARCH_SUPPORTED)
+		for (auto &m : rseqkit_cs_mode)
+			__atomic_store_n(&m, RSEQKIT_CS_MODE_LOCKED, __ATOMIC_RELAXED);
 	pthread_atfork(nullptr, nullptr, reset_locks_in_child);
 }
 
