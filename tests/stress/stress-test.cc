@@ -6,7 +6,7 @@
 // At least as demanding as the kernel's param_test (run_param_test.sh: 6 threads per
 // CPU, 1000 repetitions, loop injection of 10000, yield and signal injection): 6
 // threads per CPU (12 on a 2-CPU machine), 1000 operations per thread and family, a delay loop
-// of 5000 (10000 with yields) right before every commit, and a signal to every thread
+// of 8000 (10000 with yields) right before every commit, and a signal to every thread
 // every 50 us (200 us).  Where sequences run, every sequence must have been aborted on at
 // least 1% of its attempts, and the invariants (exact sums; every list node, buffer
 // item and copied record exactly once) must hold.  Where rseq is unavailable the same
@@ -210,7 +210,7 @@ TEST_P(Family, DelaysAndSignals)
 	const family_case &fc = kFamilies[std::get<0>(GetParam())];
 	const std::string index = std::get<1>(GetParam());
 	const run_result r = run(stress({"--op", fc.family, "--index", index, "--threads", std::to_string(threads()),
-					 "--ops", std::to_string(kOps), "--delay", "5000", "--signal-every-us", "50",
+					 "--ops", std::to_string(kOps), "--delay", "8000", "--signal-every-us", "50",
 					 "--json"}));
 	json::value doc;
 	ASSERT_NO_FATAL_FAILURE(check_run(r, index, doc));
