@@ -16,7 +16,9 @@
  *   --threads N  --ops N | --duration SEC  --delay N  --signal-every-us N
  *   --cpu N      pin every thread to CPU N (oversubscription without migration)
  *   --fork       fork once at start; both processes run the workload
+ *   --sleep-first MS  sleep before anything else (time for a monitor to attach)
  *   --json       print JSON (default: one line of text per sequence)
+ *   --then PROGRAM ARG...  after printing, exec PROGRAM (same PID, a new image)
  */
 #define _GNU_SOURCE
 #include <rseqkit/rseqkit.h>
@@ -65,8 +67,10 @@ static struct {
 	long signal_every_us;
 	int cpu;
 	int fork;
+	long sleep_first_ms;
 	int json;
 	const char *lib_path;
+	char **then;
 } opt = {.ops_mask = 1u << OP_ADD, .threads = 2, .ops = 100000, .cpu = -1};
 
 static struct wl_slot *slots;
@@ -297,7 +301,8 @@ static int parse_long(const char *s, long min, long *out)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: abort-workload [--op add|store|lib|all] [--threads N] [--ops N | --duration SEC]\n"
-		   "       [--delay N] [--signal-every-us N] [--cpu N] [--fork] [--lib PATH] [--json]\n");
+		   "       [--delay N] [--signal-every-us N] [--cpu N] [--fork] [--lib PATH] [--json]\n"
+		   "       [--sleep-first MS] [--then PROGRAM ARG...]\n");
 }
 
 static void print_counts(const struct counts *c, pid_t pid, int *first)
@@ -323,7 +328,10 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long n;
 
-		if (!strcmp(a, "--json")) {
+		if (!strcmp(a, "--then") && v) {
+			opt.then = &argv[i + 1];
+			break;
+		} else if (!strcmp(a, "--json")) {
 			opt.json = 1;
 		} else if (!strcmp(a, "--fork")) {
 			opt.fork = 1;
@@ -367,6 +375,8 @@ int main(int argc, char **argv)
 				opt.delay = n;
 			else if (!strcmp(a, "--signal-every-us"))
 				opt.signal_every_us = n;
+			else if (!strcmp(a, "--sleep-first"))
+				opt.sleep_first_ms = n;
 			else if (!strcmp(a, "--cpu") && n < CPU_SETSIZE)
 				opt.cpu = (int)n;
 			else {
@@ -393,6 +403,11 @@ int main(int argc, char **argv)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
 
+	if (opt.sleep_first_ms > 0) {
+		struct timespec ts = {opt.sleep_first_ms / 1000, (opt.sleep_first_ms % 1000) * 1000000};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 	pid_t child = -1;
 	if (opt.fork) {
 		child = fork();
@@ -455,6 +470,12 @@ int main(int argc, char **argv)
 	}
 	if (!ok) {
 		fprintf(stderr, "abort-workload: %s\n", mine.message);
+		return 1;
+	}
+	if (opt.then) {
+		fflush(stdout);
+		execv(opt.then[0], opt.then);
+		fprintf(stderr, "abort-workload: cannot exec %s: %s\n", opt.then[0], strerror(errno));
 		return 1;
 	}
 	return 0;

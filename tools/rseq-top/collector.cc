@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <cstdarg>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 
+#include "btf-scan.h"
 #include "rseq_aborts.skel.h"
 #include "rseq_notify.skel.h"
 
@@ -67,16 +69,17 @@ bool privileged_enough()
 	return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
 }
 
-bool has_tracepoint(const struct btf *btf, const char *name)
-{
-	std::string t = std::string("btf_trace_") + name;
-	return btf__find_by_name_kind(btf, t.c_str(), BTF_KIND_TYPEDEF) >= 0;
-}
-
 bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = std::strlen(s), m = std::strlen(suffix);
 	return n >= m && std::strcmp(s + n - m, suffix) == 0;
+}
+
+double ms_now()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 std::string errno_text(int err)
@@ -119,27 +122,40 @@ std::unique_ptr<Collector> Collector::open(const CollectorConfig &config, std::s
 	}
 
 	const std::string btf_path = config.btf_path.empty() ? kDefaultBtf : config.btf_path;
-	struct btf *btf = btf__parse(btf_path.c_str(), nullptr);
-	if (!btf) {
-		const int err = errno;
-		if (config.btf_path.empty() && access(kDefaultBtf, F_OK) != 0)
-			*error = "no kernel BTF (" + btf_path +
-				 " is missing): rseq-top needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, "
-				 "or a BTF file for it named by RSEQ_TOP_BTF";
-		else
-			*error = "cannot read kernel BTF from " + btf_path + ": " + errno_text(err);
+	if (config.btf_path.empty() && access(kDefaultBtf, F_OK) != 0) {
+		*error = std::string("no kernel BTF (") + kDefaultBtf +
+			 " is missing): rseq-top needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, "
+			 "or a BTF file for it named by RSEQ_TOP_BTF";
 		return nullptr;
 	}
-	if (!has_tracepoint(btf, "rseq_ip_fixup")) {
+	std::vector<BtfWanted> want = {
+		{"btf_trace_rseq_ip_fixup", BTF_KIND_TYPEDEF},
+		{"btf_trace_sched_switch", BTF_KIND_TYPEDEF},
+		{"btf_trace_sched_migrate_task", BTF_KIND_TYPEDEF},
+		{"btf_trace_signal_deliver", BTF_KIND_TYPEDEF},
+		{"__rseq_handle_notify_resume", BTF_KIND_FUNC},
+	};
+	std::string scan_error;
+	double t = ms_now();
+	if (!btf_scan(btf_path, &want, &scan_error)) {
+		// Not raw BTF (an ELF file with .BTF, say): libbpf reads more formats.
+		struct btf *btf = btf__parse(btf_path.c_str(), nullptr);
+		if (!btf) {
+			*error = "cannot read kernel BTF from " + btf_path + ": " + errno_text(errno);
+			return nullptr;
+		}
+		for (auto &w : want)
+			w.id = btf__find_by_name_kind(btf, w.name.c_str(), w.kind);
 		btf__free(btf);
+	}
+	if (want[0].id < 0) {
 		*error = "the kernel has no rseq:rseq_ip_fixup tracepoint (needs CONFIG_RSEQ=y, Linux 4.18 or later)";
 		return nullptr;
 	}
 	if (config.causes)
-		for (const char *tp : {"sched_switch", "sched_migrate_task", "signal_deliver"})
-			if (!has_tracepoint(btf, tp)) {
-				btf__free(btf);
-				*error = std::string("--causes needs the ") + tp +
+		for (size_t i = 1; i <= 3; i++)
+			if (want[i].id < 0) {
+				*error = "--causes needs the " + want[i].name.substr(10) +
 					 " tracepoint, which this kernel lacks; run without --causes";
 				return nullptr;
 			}
@@ -148,17 +164,17 @@ std::unique_ptr<Collector> Collector::open(const CollectorConfig &config, std::s
 	c->config_ = config;
 	c->ncpus_ = libbpf_num_possible_cpus();
 	if (c->ncpus_ < 1) {
-		btf__free(btf);
 		*error = "cannot tell the number of possible CPUs";
 		return nullptr;
 	}
 
+	c->timings_ = "BTF check " + std::to_string((int)(ms_now() - t)) + " ms";
+	t = ms_now();
 	std::string first_error;
 	bool loaded = false;
 	if (config.attach != AttachMode::RawTp) {
 		loaded = c->load(config, false, &first_error);
 		if (!loaded && config.attach == AttachMode::TpBtf) {
-			btf__free(btf);
 			*error = first_error;
 			return nullptr;
 		}
@@ -166,7 +182,6 @@ std::unique_ptr<Collector> Collector::open(const CollectorConfig &config, std::s
 	if (!loaded) {
 		std::string raw_error;
 		if (!c->load(config, true, &raw_error)) {
-			btf__free(btf);
 			*error = first_error.empty() ? raw_error : first_error + " (raw_tp too: " + raw_error + ")";
 			return nullptr;
 		}
@@ -175,14 +190,12 @@ std::unique_ptr<Collector> Collector::open(const CollectorConfig &config, std::s
 	if (!config.cgroup.empty()) {
 		c->cgroup_fd_ = ::open(config.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (c->cgroup_fd_ < 0) {
-			btf__free(btf);
 			*error = "cannot open cgroup " + config.cgroup + ": " + errno_text(errno);
 			return nullptr;
 		}
 		uint32_t zero = 0;
 		uint32_t fd = static_cast<uint32_t>(c->cgroup_fd_);
 		if (bpf_map_update_elem(bpf_map__fd(c->skel_->maps.cgroups), &zero, &fd, BPF_ANY) != 0) {
-			btf__free(btf);
 			*error = "not a cgroup v2 directory: " + config.cgroup;
 			return nullptr;
 		}
@@ -201,13 +214,14 @@ std::unique_ptr<Collector> Collector::open(const CollectorConfig &config, std::s
 		},
 		c.get(), nullptr);
 	if (!c->rb_) {
-		btf__free(btf);
 		*error = "cannot set up the BPF ring buffer: " + errno_text(errno);
 		return nullptr;
 	}
 
-	c->open_notify(config, btf);
-	btf__free(btf);
+	c->timings_ += ", load " + std::to_string((int)(ms_now() - t)) + " ms";
+	t = ms_now();
+	c->open_notify(config, want[4].id);
+	c->timings_ += ", notify-resume probe " + std::to_string((int)(ms_now() - t)) + " ms";
 	return c;
 }
 
@@ -232,6 +246,14 @@ bool Collector::load(const CollectorConfig &config, bool raw, std::string *error
 	skel_->rodata->with_causes = config.causes;
 
 	const uint32_t maxseq = config.max_sequences ? config.max_sequences : 1;
+	if (!raw) {
+		// Allocate entries when first used: preallocating 16384 per-CPU entries costs
+		// tens of milliseconds at start.  These maps are never written under the
+		// scheduler's locks; raw_tp programs of kernels before 6.1 insist on
+		// preallocation, so the fallback keeps it.
+		for (struct bpf_map *m : {skel_->maps.counts, skel_->maps.procs, skel_->maps.tracked})
+			bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
+	}
 	bpf_map__set_max_entries(skel_->maps.counts, maxseq);
 	bpf_map__set_max_entries(skel_->maps.procs, maxseq < 4096 ? 4096 : maxseq);
 	// The per-thread cause state is only needed with causes (an LRU map preallocates).
@@ -271,10 +293,26 @@ bool Collector::load(const CollectorConfig &config, bool raw, std::string *error
 	return true;
 }
 
-void Collector::open_notify(const CollectorConfig &config, const void *btf_ptr)
+// Can a fentry program attach to the function with this BTF ID?  A trivial program
+// tells in a millisecond, where the skeleton would parse the kernel's BTF again first.
+static int probe_fentry(int32_t btf_id)
 {
-	const auto *btf = static_cast<const struct btf *>(btf_ptr);
-	if (btf__find_by_name_kind(btf, "__rseq_handle_notify_resume", BTF_KIND_FUNC) < 0) {
+	const struct bpf_insn insns[] = {
+		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+		{BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+		    .attach_btf_id = static_cast<__u32>(btf_id));
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "rseq_top_probe", "Dual MIT/GPL", insns, 2, &opts);
+	if (fd < 0)
+		return errno ? errno : EINVAL;
+	::close(fd);
+	return 0;
+}
+
+void Collector::open_notify(const CollectorConfig &config, int32_t func_id)
+{
+	if (func_id < 0) {
 		notify_status_ = "unavailable (no __rseq_handle_notify_resume in this kernel)";
 		return;
 	}
@@ -283,6 +321,14 @@ void Collector::open_notify(const CollectorConfig &config, const void *btf_ptr)
 		if (kprobe && access("/sys/bus/event_source/devices/kprobe", F_OK) != 0) {
 			reasons += "; kprobe: no kprobes in this kernel";
 			break;
+		}
+		// BTF IDs of another BTF file mean nothing to this kernel: no quick probe then.
+		if (!kprobe && config.btf_path.empty()) {
+			const int err = probe_fentry(func_id);
+			if (err) {
+				reasons += "fentry: " + errno_text(err);
+				continue;
+			}
 		}
 		LIBBPF_OPTS(bpf_object_open_opts, opts);
 		if (!config.btf_path.empty())

@@ -60,6 +60,7 @@ public:
 	const std::vector<std::string> &tracepoints() const { return tracepoints_; }
 	bool notify_available() const { return notify_ != nullptr && notify_attached_; }
 	const std::string &notify_status() const { return notify_status_; }
+	const std::string &timings() const { return timings_; }  // of open(), for -v
 
 	// Ring-buffer events: waits up to timeout_ms (0: none, -1: forever).
 	int poll_events(int timeout_ms, const std::function<void(const rseq_top_event &)> &handler);
@@ -76,7 +77,7 @@ public:
 private:
 	Collector() = default;
 	bool load(const CollectorConfig &config, bool raw, std::string *error);
-	void open_notify(const CollectorConfig &config, const void *btf);
+	void open_notify(const CollectorConfig &config, int32_t func_id);
 
 	CollectorConfig config_;
 	rseq_aborts *skel_ = nullptr;
@@ -89,6 +90,7 @@ private:
 	std::string probe_type_;
 	std::vector<std::string> tracepoints_;
 	std::string notify_status_;
+	std::string timings_;
 	const std::function<void(const rseq_top_event &)> *handler_ = nullptr;
 };
 

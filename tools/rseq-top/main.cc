@@ -180,7 +180,7 @@ Options parse_args(int argc, char **argv)
 	bool have_pids = false;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+bn:d:p:FTCjs:o:vhV", longopts, nullptr)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:bn:d:p:FTCjs:o:vhV", longopts, nullptr)) != -1) {
 		unsigned long long v;
 		std::string err;
 		switch (c) {
@@ -271,6 +271,25 @@ Options parse_args(int argc, char **argv)
 	if (!o.command.empty() && o.iterations > 0)
 		usage_error("-n cannot be combined with a command (it runs until the command exits)");
 	return o;
+}
+
+// Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems).
+std::string cgroup2_mount()
+{
+	FILE *f = std::fopen("/proc/self/mounts", "re");
+	std::string found = "/sys/fs/cgroup";
+	if (!f)
+		return found;
+	char line[1024];
+	while (std::fgets(line, sizeof(line), f)) {
+		char dev[256], dir[512], type[64];
+		if (std::sscanf(line, "%255s %511s %63s", dev, dir, type) == 3 && !std::strcmp(type, "cgroup2")) {
+			found = dir;
+			break;
+		}
+	}
+	std::fclose(f);
+	return found;
 }
 
 uint64_t image_id(uint32_t tgid, uint32_t gen)
@@ -687,6 +706,22 @@ int run_batch(Monitor &m, Collector &col, const Options &o, Command *cmd, bool p
 	return 0;
 }
 
+// With -v: the peak resident set size at exit (the OVERHEAD figures of rseq-top(8)).
+void print_peak_rss()
+{
+	FILE *f = std::fopen("/proc/self/status", "re");
+	if (!f)
+		return;
+	char line[256];
+	while (std::fgets(line, sizeof(line), f))
+		if (!std::strncmp(line, "VmHWM:", 6)) {
+			long kb = 0;
+			std::sscanf(line + 6, "%ld", &kb);
+			std::fprintf(stderr, "rseq-top: peak RSS %ld kB\n", kb);
+		}
+	std::fclose(f);
+}
+
 void on_signal(int sig)
 {
 	if (sig == SIGWINCH)
@@ -720,6 +755,8 @@ int main(int argc, char **argv)
 {
 	Options o = parse_args(argc, argv);
 	const double t0 = now_mono();
+	if (o.verbose)
+		std::atexit(print_peak_rss);
 
 	std::string workload;
 	if (o.demo) {
@@ -761,7 +798,7 @@ int main(int argc, char **argv)
 	}
 	std::string cgroup = o.cgroup;
 	if (!cgroup.empty() && cgroup[0] != '/' && access(cgroup.c_str(), F_OK) != 0)
-		cgroup = "/sys/fs/cgroup/" + cgroup;
+		cgroup = cgroup2_mount() + "/" + cgroup;
 
 	CollectorConfig cfg;
 	cfg.causes = o.causes;
@@ -806,8 +843,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.verbose)
-		std::fprintf(stderr, "rseq-top: counting after %.1f ms (%s; notify-resume probe: %s)\n",
-			     (now_mono() - t0) * 1000, col->probe_type().c_str(), col->notify_status().c_str());
+		std::fprintf(stderr, "rseq-top: counting after %.1f ms (%s; %s; notify-resume probe: %s)\n",
+			     (now_mono() - t0) * 1000, col->timings().c_str(), col->probe_type().c_str(),
+			     col->notify_status().c_str());
 
 	Monitor mon(o, col.get());
 	mon.sort = o.sort;
