@@ -188,29 +188,37 @@ static __always_inline void send_event(__u32 type, __u32 tgid, __u32 tid, __u32 
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline __u32 proc_gen(__u32 tgid)
+/*
+ * The generation of the current process image: the group leader's start time (PID
+ * reuse) mixed with the exec count (exec).  Computed from the task on every abort,
+ * so that the hot path needs no map of processes.  0 is never used.
+ */
+static __always_inline __u32 mix_gen(__u64 start_ns, __u32 exec_id)
 {
-	struct rseq_top_proc *p = bpf_map_lookup_elem(&procs, &tgid);
-	struct rseq_top_proc fresh = {};
+	__u32 gen = (__u32)(start_ns ^ (start_ns >> 32)) ^ (exec_id * 0x9e3779b1U);
 
-	if (p)
-		return p->gen;
-	/* The clock in microseconds names the lifetime: one tgid cannot start twice
-	 * (fork, exec) within a microsecond.  0 stays "unknown" (procs map full). */
-	fresh.gen = (__u32)(bpf_ktime_get_ns() >> 10);
-	if (!fresh.gen)
-		fresh.gen = 1;
-	if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_NOEXIST) == 0)
-		return fresh.gen;
-	/* Another thread of the process won the race, or the map is full. */
-	p = bpf_map_lookup_elem(&procs, &tgid);
-	if (p)
-		return p->gen;
-	stat_add(RSEQ_TOP_STAT_NO_GEN);
-	return 0;
+	return gen ? gen : 1;
 }
 
-static __always_inline int on_ip_fixup(__u64 start_ip)
+static __always_inline __u32 image_gen_btf(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	/* BTF-typed pointers are read directly: no helper calls. */
+	return mix_gen(t->group_leader->start_time, (__u32)t->self_exec_id);
+}
+
+static __always_inline __u32 image_gen_raw(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 exec_id = 0;
+
+	/* The low half on little-endian machines, whether the field is 32 or 64 bits. */
+	bpf_core_read(&exec_id, sizeof(exec_id), &t->self_exec_id);
+	return mix_gen(BPF_CORE_READ(t, group_leader, start_time), exec_id);
+}
+
+static __always_inline int on_ip_fixup(__u64 start_ip, __u32 gen)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
@@ -225,14 +233,20 @@ static __always_inline int on_ip_fixup(__u64 start_ip)
 	key.tgid = tgid;
 	key.tid = per_thread ? tid : 0;
 	key.start_ip = start_ip;
-	key.gen = proc_gen(tgid);
+	key.gen = gen;
 
 	c = bpf_map_lookup_elem(&counts, &key);
 	if (!c) {
 		struct rseq_top_count zero = {};
 
-		if (bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST) == 0)
-			send_event(RSEQ_TOP_EV_NEW_KEY, tgid, tid, key.gen, start_ip);
+		if (bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST) == 0) {
+			/* First abort of this key: remember the image for its exec and exit. */
+			struct rseq_top_proc p = {.gen = gen};
+
+			if (bpf_map_update_elem(&procs, &tgid, &p, BPF_ANY))
+				stat_add(RSEQ_TOP_STAT_PROCS_FULL);
+			send_event(RSEQ_TOP_EV_NEW_KEY, tgid, tid, gen, start_ip);
+		}
 		c = bpf_map_lookup_elem(&counts, &key);
 		if (!c) {
 			stat_add(RSEQ_TOP_STAT_DROPPED);
@@ -249,13 +263,13 @@ static __always_inline int on_ip_fixup(__u64 start_ip)
 SEC("tp_btf/rseq_ip_fixup")
 int BPF_PROG(ip_fixup_btf, unsigned long regs_ip, unsigned long start_ip)
 {
-	return on_ip_fixup(start_ip);
+	return on_ip_fixup(start_ip, image_gen_btf());
 }
 
 SEC("raw_tp/rseq_ip_fixup")
 int BPF_PROG(ip_fixup_raw, unsigned long regs_ip, unsigned long start_ip)
 {
-	return on_ip_fixup(start_ip);
+	return on_ip_fixup(start_ip, image_gen_raw());
 }
 
 /* ---- cause events (loaded with causes on) ---- */

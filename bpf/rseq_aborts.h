@@ -44,7 +44,8 @@ struct rseq_top_task {
 	__u64 abort_ns;
 };
 
-/* Lifetime of a process the counter has seen abort (value of the procs map). */
+/* The image of a process the counter has seen abort (value of the procs map), for
+ * its exec and exit events. */
 struct rseq_top_proc {
 	__u32 gen;
 	__u32 pad;
@@ -56,7 +57,7 @@ enum rseq_top_stat {
 	RSEQ_TOP_STAT_DROPPED = 1,    /* aborts not counted: the counts map was full */
 	RSEQ_TOP_STAT_EVENTS_LOST = 2,/* ring-buffer events lost (buffer full) */
 	RSEQ_TOP_STAT_NOTIFY = 3,     /* notify-resume calls seen (when that probe works) */
-	RSEQ_TOP_STAT_NO_GEN = 4,     /* procs map full: counted under generation 0 */
+	RSEQ_TOP_STAT_PROCS_FULL = 4, /* procs map full: no exec/exit events for a process */
 	RSEQ_TOP_NR_STATS = 5,
 };
 

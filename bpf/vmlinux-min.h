@@ -33,6 +33,9 @@ struct task_struct {
 	unsigned int __state;
 	int pid;
 	int tgid;
+	struct task_struct *group_leader;
+	__u64 start_time;
+	__u64 self_exec_id;
 	struct signal_struct *signal;
 };
 

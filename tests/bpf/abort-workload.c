@@ -7,8 +7,9 @@
  * with per-thread timer signals, and counts every abort itself: each abort lands on
  * the sequence's abort handler exactly once.  Prints what it counted as
  *   {"ok":true,"sequences":[{"name":..,"pid":N,"start_ip":"0x..","commits":N,"aborts":N},..]}
- * (the shape rseq-stress --json uses, plus the pid).  "ok" is false if the per-CPU
- * slots do not add up to the commits, i.e. if a sequence was not atomic.
+ * (the shape rseq-stress --json uses, plus the pid and "cpu_s", the CPU time it used).
+ * "ok" is false if the per-CPU slots do not add up to the commits, i.e. if a sequence
+ * was not atomic.
  *
  *   --op add|store|lib|all   t_add (named), t_store (no name record: rseq-top falls
  *                            back to symbol+offset), t_lib (named, in a library
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,7 +461,11 @@ int main(int argc, char **argv)
 		print_counts(&mine, getpid(), &first);
 		if (child > 0)
 			print_counts(&theirs, child, &first);
-		printf("],\"signals\":%" PRIu64, mine.signals + theirs.signals);
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("],\"signals\":%" PRIu64 ",\"cpu_s\":%.6f", mine.signals + theirs.signals,
+		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+			       (double)ru.ru_stime.tv_usec / 1e6);
 		if (!ok)
 			printf(",\"error\":\"%s\"", mine.message);
 		printf("}\n");

@@ -4,38 +4,48 @@
 #   1. Throughput of the exactness workload (2 threads, per-CPU add) alone and while
 #      rseq-top watches the whole system, at a low abort rate (preemption only) and a
 #      high one (timer signals), causes off and on.  Runs alternate; medians of $RUNS.
-#   2. Time from the start of rseq-top to its first sample (-b -n 1 -d 0.01).
-#   3. Peak RSS: idle, watching the workload with causes, and while 1000 short-lived
+#      Throughput is given per CPU-second of the workload (what it gets done with the
+#      CPU it had, robust against other load on the machine) and per wall second.
+#   2. The cost of each BPF program per event, from the kernel's BPF run-time
+#      statistics (kernel.bpf_stats_enabled), in the high-rate runs.
+#   3. Time from the start of rseq-top until it counts and to its first sample.
+#   4. Peak RSS: idle, watching the workload with causes, and while 1000 short-lived
 #      processes abort (their rows expire: memory stays bounded).
-# Needs root.  Environment: RUNS (default 5), SECONDS_PER_RUN (default 2).
+# Needs root.  Environment: RUNS (default 7), SECONDS_PER_RUN (default 2).
 set -u
 builddir=${RSEQKIT_BUILDDIR:-.}
 TOP=$builddir/tools/rseq-top/rseq-top
 WL=$builddir/tests/bpf/abort-workload
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-7}
 DUR=${SECONDS_PER_RUN:-2}
+BPFTOOL=${BPFTOOL:-bpftool}
 if [ "$(id -u)" != 0 ]; then
 	echo "rseq-top-overhead: needs root to load BPF programs" >&2
 	exit 1
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rseq-top-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; [ -n "${stats_was:-}" ] && sysctl -q kernel.bpf_stats_enabled="$stats_was"' EXIT
 
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# workload ARGS: prints "commits/s aborts/s".
+# workload ARGS: prints "ops-per-cpu-second ops-per-second aborts-per-second".
 workload() {
 	"$WL" --op add --threads 2 --duration "$DUR" --json "$@" |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["sequences"][0]; t=float(sys.argv[1]); print(s["commits"]/t, s["aborts"]/t)' "$DUR"
+		python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d["sequences"][0]
+t = float(sys.argv[1])
+print(s["commits"] / d["cpu_s"], s["commits"] / t, s["aborts"] / t)' "$DUR"
 }
 
 # Starts rseq-top in the background and waits until it counts.
 start_top() {
 	"$TOP" -b -d 1 -o /dev/null -v "$@" 2> "$tmp/top.err" &
 	top_pid=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 200); do
 		grep -q 'counting after' "$tmp/top.err" 2>/dev/null && return
 		sleep 0.05
 	done
@@ -48,29 +58,57 @@ stop_top() {
 	wait "$top_pid" 2>/dev/null
 }
 
-echo "rseq-top overhead, $(uname -r), $(nproc) CPUs, $RUNS runs of ${DUR}s each, medians"
+peak_rss() {
+	sed -n 's/.*peak RSS \([0-9]*\) kB/\1/p' "$tmp/top.err"
+}
+
+echo "rseq-top overhead: $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$RUNS alternating runs of ${DUR}s per configuration, medians"
 echo
-printf '%-34s %14s %14s %10s %12s\n' "configuration" "alone ops/s" "watched ops/s" "slowdown" "aborts/s"
+printf '%-30s %13s %13s %9s %11s %11s %9s %10s\n' "configuration" "alone/cpu-s" "watched/cpu-s" "slowdown" \
+	"alone/s" "watched/s" "slowdown" "aborts/s"
 for rate in low high; do
 	if [ $rate = low ]; then wargs="--delay 100"; else wargs="--delay 100 --signal-every-us 20"; fi
 	for causes in off on; do
 		topargs=
 		[ $causes = on ] && topargs=-C
-		: > "$tmp/alone"; : > "$tmp/watched"; : > "$tmp/aborts"
+		: > "$tmp/a_cpu"; : > "$tmp/w_cpu"; : > "$tmp/a_wall"; : > "$tmp/w_wall"; : > "$tmp/aborts"
 		for _ in $(seq 1 "$RUNS"); do
 			# shellcheck disable=SC2086
-			workload $wargs > "$tmp/r" && cut -d' ' -f1 "$tmp/r" >> "$tmp/alone"
+			workload $wargs > "$tmp/r"
+			cut -d' ' -f1 "$tmp/r" >> "$tmp/a_cpu"; cut -d' ' -f2 "$tmp/r" >> "$tmp/a_wall"
 			# shellcheck disable=SC2086
 			start_top $topargs
 			# shellcheck disable=SC2086
-			workload $wargs > "$tmp/r" && cut -d' ' -f1 "$tmp/r" >> "$tmp/watched" && cut -d' ' -f2 "$tmp/r" >> "$tmp/aborts"
+			workload $wargs > "$tmp/r"
 			stop_top
+			cut -d' ' -f1 "$tmp/r" >> "$tmp/w_cpu"; cut -d' ' -f2 "$tmp/r" >> "$tmp/w_wall"
+			cut -d' ' -f3 "$tmp/r" >> "$tmp/aborts"
 		done
-		a=$(median < "$tmp/alone"); w=$(median < "$tmp/watched"); ab=$(median < "$tmp/aborts")
-		printf '%-34s %14.0f %14.0f %9.2f%% %12.0f\n' "$rate abort rate, causes $causes" "$a" "$w" \
-			"$(echo "$a $w" | awk '{ print ($1 - $2) * 100 / $1 }')" "$ab"
+		ac=$(median < "$tmp/a_cpu"); wc=$(median < "$tmp/w_cpu")
+		aw=$(median < "$tmp/a_wall"); ww=$(median < "$tmp/w_wall")
+		printf '%-30s %13.0f %13.0f %8.2f%% %11.0f %11.0f %8.2f%% %10.0f\n' "$rate abort rate, causes $causes" \
+			"$ac" "$wc" "$(echo "$ac $wc" | awk '{ print ($1 - $2) * 100 / $1 }')" \
+			"$aw" "$ww" "$(echo "$aw $ww" | awk '{ print ($1 - $2) * 100 / $1 }')" "$(median < "$tmp/aborts")"
 	done
 done
+
+echo
+echo "BPF program cost per event (kernel.bpf_stats_enabled, high abort rate, causes on):"
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -q kernel.bpf_stats_enabled=1
+start_top -C
+workload --delay 100 --signal-every-us 20 > /dev/null
+"$BPFTOOL" -j prog show > "$tmp/progs.json"
+stop_top
+python3 - "$tmp/progs.json" <<'PY'
+import json, sys
+for p in json.load(open(sys.argv[1])):
+    if p.get("name", "").endswith(("_btf", "_raw")) and p.get("run_cnt"):
+        print("  %-16s %10d runs %8.0f ns/run" % (p["name"], p["run_cnt"], p["run_time_ns"] / p["run_cnt"]))
+PY
+sysctl -q kernel.bpf_stats_enabled="$stats_was"
+stats_was=
 
 echo
 : > "$tmp/start"; : > "$tmp/ready"
@@ -78,27 +116,26 @@ for _ in $(seq 1 "$RUNS"); do
 	t0=$(date +%s%N)
 	"$TOP" -b -n 1 -d 0.01 -j -v > /dev/null 2> "$tmp/err"
 	t1=$(date +%s%N)
-	echo "$(( (t1 - t0) / 1000000 ))" >> "$tmp/start"
+	echo "$(( (t1 - t0) / 1000000 - 10 ))" >> "$tmp/start"
 	sed -n 's/.*counting after \([0-9.]*\) ms.*/\1/p' "$tmp/err" >> "$tmp/ready"
 done
-echo "start to first sample (rseq-top -b -n 1 -d 0.01, whole run): $(median < "$tmp/start") ms;" \
-	"counting begins after $(median < "$tmp/ready") ms"
+echo "start until counting: $(median < "$tmp/ready") ms;" \
+	"start to first sample (wall time of rseq-top -b -n 1 -d 0.01, less the 10 ms interval): $(median < "$tmp/start") ms"
 
-# Peak RSS.
 start_top
 sleep 2
 stop_top
-echo "peak RSS, idle for 2 s: $(sed -n 's/.*peak RSS \([0-9]*\) kB/\1/p' "$tmp/top.err") kB"
+echo "peak RSS, idle for 2 s: $(peak_rss) kB"
 start_top -C
 workload --delay 100 --signal-every-us 50 > /dev/null
 stop_top
-echo "peak RSS, watching the workload with causes: $(sed -n 's/.*peak RSS \([0-9]*\) kB/\1/p' "$tmp/top.err") kB"
+echo "peak RSS, watching the workload with causes: $(peak_rss) kB"
 "$TOP" -b -d 0.2 -o /dev/null -v 2> "$tmp/top.err" &
 top_pid=$!
 sleep 0.5
-for i in $(seq 1 1000); do
+for _ in $(seq 1 1000); do
 	"$WL" --op all --threads 1 --ops 300 --delay 3000 --signal-every-us 30 > /dev/null
 done
-sleep 0.5
+sleep 1.5
 stop_top
-echo "peak RSS, 1000 short-lived processes with 3 sequences each: $(sed -n 's/.*peak RSS \([0-9]*\) kB/\1/p' "$tmp/top.err") kB"
+echo "peak RSS, 1000 short-lived processes with 3 sequences each: $(peak_rss) kB"

@@ -386,6 +386,7 @@ public:
 		st.sequences = table_.size();
 		st.processes = table_.processes();
 		st.sort = sort_field_name(sort);
+		st.delay = opt_.delay;
 		return st;
 	}
 
@@ -877,5 +878,6 @@ int main(int argc, char **argv)
 	mon.sort = o.sort == SortField::Rate ? SortField::Total : o.sort;
 	std::string what = o.demo ? "the demo workload" : o.command[0];
 	print_final(mon, o, what, cmd.status());
-	return cmd.status();
+	// A demo stopped with q (or SIGTERM) ends normally; a command's status is its own.
+	return o.demo && g_quit ? 0 : cmd.status();
 }

@@ -83,15 +83,16 @@ std::vector<std::string> header_lines(const Status &st)
 	if (localtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	std::vector<std::string> lines;
-	lines.push_back(fmt("rseq-top %s - %s  kernel %s  probes: %s  notify-resume probe: %s", st.version.c_str(),
-			    when, st.kernel.c_str(), probes.c_str(), st.notify_status.c_str()));
+	lines.push_back(fmt("rseq-top %s - %s  kernel %s  probes: %s", st.version.c_str(), when, st.kernel.c_str(),
+			    probes.c_str()));
+	lines.push_back("notify-resume probe: " + st.notify_status);
 	std::string second = fmt("Aborts: %" PRIu64 " total, %.1f/s  sequences %zu  processes %zu", st.total,
 				 st.interval > 0 ? (double)st.delta / st.interval : 0.0, st.sequences, st.processes);
 	if (st.dropped)
 		second += fmt("  DROPPED %" PRIu64 " (counts map full: raise --max-sequences)", st.dropped);
 	if (st.events_lost)
 		second += fmt("  events lost %" PRIu64, st.events_lost);
-	second += fmt("  delay %.1fs  sort %s", st.interval > 0 ? st.interval : 0.0, st.sort.c_str());
+	second += fmt("  delay %gs  sort %s", st.delay, st.sort.c_str());
 	if (!st.filter.empty())
 		second += "  pid " + st.filter;
 	lines.push_back(second);

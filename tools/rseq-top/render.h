@@ -23,6 +23,7 @@ struct Status {
 	std::string notify_status;
 	double time = 0;       // seconds since the epoch
 	double interval = 0;   // seconds covered by the deltas
+	double delay = 0;      // the interval asked for
 	uint64_t total = 0;    // aborts counted since start
 	uint64_t delta = 0;    // ... in the interval
 	uint64_t dropped = 0;  // aborts lost to a full counts map
