@@ -41,4 +41,19 @@ if [ $? = 0 ] && $CHECK "$tmp/sh.wl" "$tmp/sh.top" --min-aborts 50 --names > "$t
 else
 	fail "sh -c: $(cat "$tmp/sh.check")"
 fi
+
+# The issue's acceptance check, with rseq-stress's own counts, once it is built here.
+STRESS=$builddir/tools/rseq-stress/rseq-stress
+if [ -x "$STRESS" ]; then
+	for args in "--op all --threads 4 --delay 500" "--op all --threads 2 --delay 200 --signal-every-us 500"; do
+		"$TOP" -b -j -C -o "$tmp/stress.top" -- sh -c "'$STRESS' $args --json > '$tmp/stress.wl'"
+		if [ $? = 0 ] && $CHECK "$tmp/stress.wl" "$tmp/stress.top" --min-aborts 1 --causes > "$tmp/stress.check"; then
+			pass "rseq-stress $args: $(tail -n 1 "$tmp/stress.check")"
+		else
+			fail "rseq-stress $args: $(cat "$tmp/stress.check")"
+		fi
+	done
+else
+	echo "note: no rseq-stress in this build tree; its acceptance check did not run"
+fi
 finish

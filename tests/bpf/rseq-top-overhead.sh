@@ -93,20 +93,60 @@ for rate in low high; do
 	done
 done
 
+# BPF run time of the programs rseq-top (top_pid) holds, as "name runs ns" lines: its
+# file descriptors tell the program IDs.
+prog_times() {
+	ids=$(cat /proc/"$top_pid"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -u | tr '\n' ' ')
+	"$BPFTOOL" -j prog show | python3 -c '
+import json, sys
+ids = {int(i) for i in sys.argv[1].split()}
+for p in json.load(sys.stdin):
+    if p["id"] in ids:
+        print(p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))' "$ids"
+}
+
 echo
-echo "BPF program cost per event (kernel.bpf_stats_enabled, high abort rate, causes on):"
+echo "Time in rseq-top's BPF programs (kernel.bpf_stats_enabled, whose own clock reads are included):"
+echo "the abort path's share of the workload's CPU time, all programs' share of the machine"
+echo "(events of every process count there), and each program's rate and cost per run:"
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -q kernel.bpf_stats_enabled=1
-start_top -C
-workload --delay 100 --signal-every-us 20 > /dev/null
-"$BPFTOOL" -j prog show > "$tmp/progs.json"
-stop_top
-python3 - "$tmp/progs.json" <<'PY'
+for rate in low high; do
+	if [ $rate = low ]; then wargs="--delay 100"; else wargs="--delay 100 --signal-every-us 20"; fi
+	for causes in off on; do
+		topargs=
+		[ $causes = on ] && topargs=-C
+		# shellcheck disable=SC2086
+		start_top $topargs
+		prog_times > "$tmp/before"
+		# shellcheck disable=SC2086
+		"$WL" --op add --threads 2 --duration "$DUR" --json $wargs > "$tmp/wl.json"
+		prog_times > "$tmp/after"
+		stop_top
+		python3 - "$tmp/before" "$tmp/after" "$tmp/wl.json" "$rate abort rate, causes $causes" "$DUR" "$(nproc)" <<'PY'
 import json, sys
-for p in json.load(open(sys.argv[1])):
-    if p.get("name", "").endswith(("_btf", "_raw")) and p.get("run_cnt"):
-        print("  %-16s %10d runs %8.0f ns/run" % (p["name"], p["run_cnt"], p["run_time_ns"] / p["run_cnt"]))
+def load(path):
+    return {l.split()[0]: (int(l.split()[1]), int(l.split()[2])) for l in open(path) if l.strip()}
+before, after = load(sys.argv[1]), load(sys.argv[2])
+wl = json.load(open(sys.argv[3]))
+dur = float(sys.argv[5])
+ncpu = int(sys.argv[6])
+total_ns = fixup_ns = 0
+parts = []
+for name, (runs, ns) in sorted(after.items()):
+    r0, n0 = before.get(name, (0, 0))
+    if runs > r0:
+        total_ns += ns - n0
+        if name.startswith("ip_fixup"):
+            fixup_ns = ns - n0
+        parts.append("%s %.0f/s %.0f ns" % (name, (runs - r0) / dur, (ns - n0) / (runs - r0)))
+aborts = wl["sequences"][0]["aborts"] / dur
+print("  %-30s %6.0f aborts/s: abort path %.3f%% of the workload's CPU, all programs %.3f%% of the machine"
+      % (sys.argv[4], aborts, fixup_ns / 1e9 / wl["cpu_s"] * 100, total_ns / 1e9 / (dur * ncpu) * 100))
+print("  %-30s %s" % ("", "; ".join(parts)))
 PY
+	done
+done
 sysctl -q kernel.bpf_stats_enabled="$stats_was"
 stats_was=
 

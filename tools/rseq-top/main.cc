@@ -345,10 +345,15 @@ public:
 		table_.update(samples, interval, &fresh);
 		for (const RowKey &k : fresh)
 			name_row(table_.find(k));
+		// Ended images: their rows are complete and named, so the kernel's entries and
+		// the image's memory map can go (memory stays bounded with many processes).
 		std::vector<rseq_top_key> dead;
-		for (const auto &img : ended)
+		for (const auto &img : ended) {
 			for (const RowKey &k : table_.end_image(img.first, img.second))
 				dead.push_back(rseq_top_key{k.tgid, k.tid, k.start_ip, k.gen, 0});
+			sym_.forget_image(img.first, img.second);
+			comms_.erase(image_id(img.first, img.second));
+		}
 		col_->delete_keys(dead);
 		sample_no_++;
 		for (auto it = names_.begin(); it != names_.end();)
