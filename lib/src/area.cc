@@ -59,6 +59,11 @@ __thread struct rseqkit_area *rseqkit_tls_area = const_cast<struct rseqkit_area 
 
 __attribute__((visibility("default"))) uint32_t rseqkit_area_features;
 
+// Thread pointer + this = the area the inline accessors read.  0 until init_process():
+// the constructor runs before any library or program that links librseqkit can call
+// it (priority 101 also orders it first among constructors of a static link).
+__attribute__((visibility("default"))) ptrdiff_t rseqkit_area_offset;
+
 }  // extern "C"
 
 namespace {
@@ -108,6 +113,12 @@ void init_process()
 			features |= RSEQKIT_FEATURE_MM_CID;
 	}
 	__atomic_store_n(&rseqkit_area_features, features, __ATOMIC_RELAXED);
+	if (RSEQKIT_ARCH_SUPPORTED) {
+		// Initial-exec TLS sits at one offset from the thread pointer in every thread.
+		ptrdiff_t own = reinterpret_cast<char *>(&__rseq_abi) - static_cast<char *>(thread_pointer());
+		__atomic_store_n(&rseqkit_area_offset, proc.glibc_size > 0 ? proc.glibc_offset : own,
+				 __ATOMIC_RELAXED);
+	}
 	proc.ready.store(1, std::memory_order_release);
 }
 
@@ -284,7 +295,7 @@ int fallback_cpu()
 	return cpu >= 0 ? cpu : 0;
 }
 
-__attribute__((constructor)) void rseqkit_constructor()
+__attribute__((constructor(101))) void rseqkit_constructor()
 {
 	init_process();
 	signal_block blocked;

@@ -4,11 +4,14 @@
  * without a C library (the cross target's libraries need not be installed): the image
  * is only read by tests/unit/cs-aarch64.sh, never run.
  */
+/* The library's own view of its globals: writable, as the library defines them. */
+#define RSEQKIT_BUILDING_LIBRARY 1
 #include <rseqkit/percpu.h>
 
 unsigned rseqkit_test_delay;
 __thread struct rseqkit_area *rseqkit_tls_area __attribute__((tls_model("initial-exec")));
 uint32_t rseqkit_area_features;
+ptrdiff_t rseqkit_area_offset;
 uint32_t rseqkit_cs_mode[2];
 uint32_t rseqkit_index_limit;
 

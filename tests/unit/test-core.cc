@@ -306,10 +306,13 @@ TEST(CoOwner, SharedRseqAbiIsOneArea)
 			// rseqkit did not register it, so it must not unregister it.
 			EXPECT_EQ(rseqkit_unregister_current_thread(), 0);
 			EXPECT_EQ(coowner_unregister(), 0);
-			// Registered by the co-owner again, then dropped by it behind rseqkit's back:
-			// rseqkit notices and registers the area itself on the next use.
+			// Registered by the co-owner again: the fast path reads the shared area
+			// without rseqkit's help, and registering joins it (EBUSY).  Then dropped by
+			// the co-owner behind rseqkit's back: rseqkit notices and registers the area
+			// itself on the next use.
 			ASSERT_EQ(coowner_register(), 0);
 			EXPECT_GE(rseqkit_current_cpu(), 0);
+			EXPECT_EQ(rseqkit_register_current_thread(), 0);
 			EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_RSEQKIT);
 			EXPECT_EQ(coowner_unregister(), 0);
 			EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_NONE);

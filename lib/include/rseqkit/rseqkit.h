@@ -119,9 +119,18 @@ int rseqkit_current_cpu_slow(void);
 int rseqkit_current_mm_cid_slow(void);
 int rseqkit_current_node_slow(void);
 
-/* Not API: what the inline accessors read.  Named in rseqkit(7). */
+/* Not API: what the inline accessors and the sequences read.  Named in rseqkit(7).
+ * rseqkit_area_offset is process-wide: the thread pointer plus it is glibc's area when
+ * glibc registered (__rseq_offset), otherwise __rseq_abi.  The library sets it in its
+ * constructor; declared const here so that compilers keep it in a register. */
 extern __thread struct rseqkit_area *rseqkit_tls_area __attribute__((tls_model("initial-exec")));
+#ifdef RSEQKIT_BUILDING_LIBRARY
+extern ptrdiff_t rseqkit_area_offset;
 extern uint32_t rseqkit_area_features;
+#else
+extern const ptrdiff_t rseqkit_area_offset;
+extern const uint32_t rseqkit_area_features;
+#endif
 
 #if defined(__GNUC__)
 #define RSEQKIT_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -130,17 +139,34 @@ extern uint32_t rseqkit_area_features;
 #endif
 #define RSEQKIT_READ_ONCE_U32(p) (*(const volatile uint32_t *)(p))
 
-/* The area the calling thread's inline accessors read (never NULL). */
+/* The area the calling thread's sequences use (never NULL). */
 static inline struct rseqkit_area *rseqkit_thread_area(void)
 {
 	return rseqkit_tls_area;
+}
+
+/* One 32-bit field of the area at the process-wide offset: a single load relative to
+ * the thread pointer.  A thread whose area is elsewhere (it registered its own while
+ * glibc owns the others') reads a negative cpu_id there and takes the slow path. */
+static inline uint32_t rseqkit__area_field(ptrdiff_t field)
+{
+#if defined(__x86_64__)
+	uint32_t v;
+	__asm__ __volatile__("movl %%fs:(%1), %0" : "=r"(v) : "r"(rseqkit_area_offset + field));
+	return v;
+#elif defined(__aarch64__)
+	return RSEQKIT_READ_ONCE_U32((const char *)__builtin_thread_pointer() + rseqkit_area_offset + field);
+#else
+	(void)field;
+	return UINT32_MAX;  /* no rseq here: always the slow path */
+#endif
 }
 
 /* Current CPU number, always valid: one load from the area when it is registered,
  * sched_getcpu() otherwise.  Registers lazily.  Async-signal-safe. */
 static inline int rseqkit_current_cpu(void)
 {
-	int32_t cpu = (int32_t)RSEQKIT_READ_ONCE_U32(&rseqkit_tls_area->cpu_id);
+	int32_t cpu = (int32_t)rseqkit__area_field(offsetof(struct rseqkit_area, cpu_id));
 
 	if (RSEQKIT_LIKELY(cpu >= 0))
 		return cpu;
@@ -151,11 +177,9 @@ static inline int rseqkit_current_cpu(void)
  * or -1 where the kernel or the thread's owner does not provide one. */
 static inline int rseqkit_current_mm_cid(void)
 {
-	const struct rseqkit_area *area = rseqkit_tls_area;
-
 	if (RSEQKIT_LIKELY((rseqkit_area_features & RSEQKIT_FEATURE_MM_CID) &&
-			   (int32_t)RSEQKIT_READ_ONCE_U32(&area->cpu_id) >= 0))
-		return (int)RSEQKIT_READ_ONCE_U32(&area->mm_cid);
+			   (int32_t)rseqkit__area_field(offsetof(struct rseqkit_area, cpu_id)) >= 0))
+		return (int)rseqkit__area_field(offsetof(struct rseqkit_area, mm_cid));
 	return rseqkit_current_mm_cid_slow();
 }
 
@@ -163,11 +187,9 @@ static inline int rseqkit_current_mm_cid(void)
  * getcpu(2) otherwise; -1 only if both fail. */
 static inline int rseqkit_current_node(void)
 {
-	const struct rseqkit_area *area = rseqkit_tls_area;
-
 	if (RSEQKIT_LIKELY((rseqkit_area_features & RSEQKIT_FEATURE_NODE_ID) &&
-			   (int32_t)RSEQKIT_READ_ONCE_U32(&area->cpu_id) >= 0))
-		return (int)RSEQKIT_READ_ONCE_U32(&area->node_id);
+			   (int32_t)rseqkit__area_field(offsetof(struct rseqkit_area, cpu_id)) >= 0))
+		return (int)rseqkit__area_field(offsetof(struct rseqkit_area, node_id));
 	return rseqkit_current_node_slow();
 }
 
