@@ -20,15 +20,26 @@ import sys
 
 
 def load_lines(path, key):
+    """Every JSON document in the file that has `key`: one per line (rseq-top -j, the
+    test workload) or spread over several lines (rseq-stress --json); other text is
+    skipped."""
     docs = []
+    dec = json.JSONDecoder()
     with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            doc = json.loads(line)
-            if key in doc:
-                docs.append(doc)
+        text = f.read()
+    i = 0
+    while True:
+        i = text.find("{", i)
+        if i < 0:
+            break
+        # Only a document that starts a line: a brace inside other text is not one.
+        if i > 0 and text[text.rfind("\n", 0, i) + 1:i].strip():
+            i += 1
+            continue
+        doc, end = dec.raw_decode(text, i)
+        if key in doc:
+            docs.append(doc)
+        i = end
     return docs
 
 
