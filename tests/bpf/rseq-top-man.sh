@@ -21,7 +21,7 @@ for opt in $(printf '%s\n' "$help" | grep -Eo -- '--[a-z][a-z-]+' | sort -u); do
 		status=1
 	fi
 done
-for section in FIELDS OVERHEAD; do
-	grep -q "^\\.SH $section" "$page" || { echo "FAIL: no $section section"; status=1; }
+for section in Fields Overhead; do
+	grep -q "^\\.SS $section" "$page" || { echo "FAIL: no $section subsection"; status=1; }
 done
 exit $status
