@@ -121,6 +121,8 @@ void Checker::run()
 	if (opt_.dwarf) {
 		LineTable lines(img_);
 		r_->has_dwarf = lines.available();
+		if (!lines.unusable().empty())
+			warn("dwarf", lines.unusable() + ": no file:line from its DWARF");
 		if (lines.available())
 			for (SequenceReport &seq : r_->sequences)
 				if (seq.start_ip.resolved)

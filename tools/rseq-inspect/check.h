@@ -7,7 +7,7 @@
 //   per exit point exit-start exit-orphan exit-target exit-inside
 //   per file       table (a malformed __rseq_cs_ptr_array, __rseq_cs or
 //                  __rseq_exit_point_array)
-// Warnings (never change the exit status): unlisted, duplicate, name-record.
+// Warnings (never change the exit status): unlisted, duplicate, name-record, dwarf.
 #ifndef RSEQ_INSPECT_CHECK_H
 #define RSEQ_INSPECT_CHECK_H
 

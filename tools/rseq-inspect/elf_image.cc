@@ -108,22 +108,6 @@ std::unique_ptr<ElfImage> ElfImage::from_fd(int fd, std::string *error)
 	return img;
 }
 
-std::unique_ptr<ElfImage> ElfImage::from_memory(std::vector<uint8_t> bytes, std::string *error)
-{
-	init_libelf();
-	std::unique_ptr<ElfImage> img(new ElfImage);
-	img->memory_ = std::move(bytes);
-	// elf_memory wants a non-null pointer even for an empty image.
-	if (img->memory_.empty()) {
-		*error = "empty file";
-		return nullptr;
-	}
-	img->elf_ = elf_memory(reinterpret_cast<char *>(img->memory_.data()), img->memory_.size());
-	if (!img->init(error))
-		return nullptr;
-	return img;
-}
-
 ElfImage::~ElfImage()
 {
 	if (elf_)

@@ -75,11 +75,9 @@ struct Place {
 
 class ElfImage {
 public:
-	// Both return null and set *error to a short phrase ("not an ELF file") on failure.
-	// from_fd takes ownership of fd (a regular file); from_memory copies nothing more
-	// than it is given.
+	// Returns null and sets *error to a short phrase ("not an ELF file") on failure.
+	// Takes ownership of fd (a regular file).
 	static std::unique_ptr<ElfImage> from_fd(int fd, std::string *error);
-	static std::unique_ptr<ElfImage> from_memory(std::vector<uint8_t> bytes, std::string *error);
 	~ElfImage();
 	ElfImage(const ElfImage &) = delete;
 	ElfImage &operator=(const ElfImage &) = delete;
@@ -89,8 +87,6 @@ public:
 	bool relocatable() const { return kind_ == Kind::relocatable; }
 	Elf *elf() const { return elf_; }
 	int fd() const { return fd_; }
-	// The in-memory image for from_memory (else empty).
-	std::vector<uint8_t> &memory() { return memory_; }
 
 	const std::vector<Section> &sections() const { return sections_; }
 	const Section *section_named(std::string_view name) const;
@@ -161,7 +157,6 @@ private:
 
 	int fd_ = -1;
 	Elf *elf_ = nullptr;
-	std::vector<uint8_t> memory_;
 	Arch arch_ = Arch::x86_64;
 	Kind kind_ = Kind::executable;
 	std::vector<Section> sections_;

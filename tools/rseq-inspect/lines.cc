@@ -5,6 +5,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <algorithm>
+#include <string_view>
 #include <unistd.h>
 
 namespace rseqinspect {
@@ -39,6 +40,51 @@ bool has_debug_line(const ElfImage &image)
 	return info && line;
 }
 
+// Whether libdw may take a section of this name for string data (.debug_str,
+// .debug_line_str), in any spelling it accepts: compressed (.zdebug_), split (.dwo)
+// or LTO (.gnu.debuglto_).  A superset of what one libdw version picks is fine: a
+// good file's string sections all end with a NUL byte.
+bool dwarf_string_section(std::string_view name)
+{
+	if (name.starts_with(".gnu.debuglto_"))
+		name.remove_prefix(14);
+	if (name.ends_with(".dwo"))
+		name.remove_suffix(4);
+	if (name.starts_with(".zdebug_"))
+		name.remove_prefix(8);
+	else if (name.starts_with(".debug_"))
+		name.remove_prefix(7);
+	else
+		return false;
+	return name == "str" || name == "line_str";
+}
+
+// libdw 0.188 (Debian 12) checks a string's offset against its section's size,
+// then takes a C string from there (strlen; we copy what dwarf_linesrc returns): a
+// string section whose last byte is not NUL -- a damaged file, a wrong sh_size --
+// makes both read past the section, out of libelf's buffer.  Later elfutils bound
+// strings by the section's last NUL; here such DWARF cannot be used safely at all.
+// Checked on the Elf libdw reads, after it opened it: libdw decompresses, and
+// libdwfl relocates, sections in place.  Returns the first such section's name.
+std::string unterminated_string_section(Elf *elf)
+{
+	size_t shstrndx = 0;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return "";  // libdw could not have named any section either
+	for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || !dwarf_string_section(name))
+			continue;
+		Elf_Data *d = elf_getdata(scn, nullptr);
+		if (d && d->d_buf && d->d_size > 0 && static_cast<const char *>(d->d_buf)[d->d_size - 1] != '\0')
+			return name;
+	}
+	return "";
+}
+
 }  // namespace
 
 LineTable::LineTable(ElfImage &image) : image_(image)
@@ -47,29 +93,28 @@ LineTable::LineTable(ElfImage &image) : image_(image)
 		return;
 	if (!image.relocatable()) {
 		dwarf_ = dwarf_begin_elf(image.elf(), DWARF_C_READ, nullptr);
+		if (dwarf_ && !strings_safe(dwarf_)) {
+			dwarf_end(dwarf_);
+			dwarf_ = nullptr;
+		}
 		return;
 	}
 	dwfl_ = dwfl_begin(&offline_callbacks);
 	if (!dwfl_)
 		return;
 	dwfl_report_begin(dwfl_);
-	if (image.fd() >= 0) {
-		int fd = dup(image.fd());
-		if (fd >= 0)
-			module_ = dwfl_report_offline(dwfl_, "object", "object", fd);  // takes fd
-	} else {
-		// libdwfl relocates in place: give it a copy, never our image.
-		copy_ = image.memory();
-		module_ = dwfl_report_offline_memory(dwfl_, "object", "object",
-						     reinterpret_cast<char *>(copy_.data()), copy_.size());
-	}
+	// libdwfl opens its own (private) copy of the file: it relocates in place.
+	int fd = dup(image.fd());
+	if (fd >= 0)
+		module_ = dwfl_report_offline(dwfl_, "object", "object", fd);  // takes fd
 	dwfl_report_end(dwfl_, nullptr, nullptr);
 	if (!module_)
 		return;
 	GElf_Addr bias = 0;
 	Elf *elf = dwfl_module_getelf(module_, &bias);
 	Dwarf_Addr dbias = 0;
-	if (!elf || !dwfl_module_getdwarf(module_, &dbias)) {
+	Dwarf *dw = elf ? dwfl_module_getdwarf(module_, &dbias) : nullptr;
+	if (!dw || !strings_safe(dw)) {  // dw goes with dwfl_end
 		module_ = nullptr;
 		return;
 	}
@@ -85,6 +130,15 @@ LineTable::LineTable(ElfImage &image) : image_(image)
 		if (scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC))
 			dwfl_base_[i] = sh.sh_addr + bias;
 	}
+}
+
+bool LineTable::strings_safe(Dwarf *dw)
+{
+	std::string bad = unterminated_string_section(dwarf_getelf(dw));
+	if (bad.empty())
+		return true;
+	unusable_ = bad + " does not end with a NUL byte";
+	return false;
 }
 
 LineTable::~LineTable()
