@@ -179,10 +179,23 @@ bool fence_by_affinity()
 	return all;
 }
 
+// The process must be registered for MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ before it
+// may use the command.  Registering a process that has more than one thread waits for
+// an RCU grace period in the kernel (tens of milliseconds on a loaded machine, with no
+// upper bound), and during a switch every thread that uses operations of that kind
+// waits for it too.  So the constructor registers, while the process usually still has
+// one thread and registration is immediate; fork(2) children inherit it, exec clears
+// it (and the constructor runs again).  Registering again is a no-op, so fence() simply
+// does it again for the cases the constructor missed.
+int register_membarrier_rseq()
+{
+	return static_cast<int>(syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0));
+}
+
 // Makes sure no sequence that read RSEQKIT_CS_MODE_RSEQ can still commit.
 void fence()
 {
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0 &&
+	if (register_membarrier_rseq() == 0 &&
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
 		return;
 	if (fence_by_affinity())
@@ -245,6 +258,8 @@ __attribute__((constructor)) void percpu_constructor()
 	if (!RSEQKIT_ARCH_SUPPORTED)
 		for (auto &m : rseqkit_cs_mode)
 			__atomic_store_n(&m, RSEQKIT_CS_MODE_LOCKED, __ATOMIC_RELAXED);
+	else
+		(void)register_membarrier_rseq();  // failure: fence() falls back
 	pthread_atfork(nullptr, nullptr, reset_locks_in_child);
 }
 

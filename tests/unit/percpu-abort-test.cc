@@ -498,18 +498,55 @@ bool deny_membarrier()
 	       syscall(__NR_membarrier, 0, 0, 0) == -1 && errno == ENOSYS;
 }
 
+// Waits until done() holds, sending SIGUSR1 to the workers every 200 microseconds so
+// that sequences abort on any machine (an idle one with many CPUs preempts nobody).
+// The limit only turns a hang into a failure: on a loaded machine the switch (and any
+// thread) may be late by a long time, so no step of the test may depend on timing.
+template <class P> bool wait_for(const std::vector<pthread_t> &workers, P done)
+{
+	auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+	while (!done()) {
+		if (std::chrono::steady_clock::now() > limit)
+			return false;
+		for (auto h : workers)
+			pthread_kill(h, SIGUSR1);
+		std::this_thread::sleep_for(std::chrono::microseconds(200));
+	}
+	return true;
+}
+
+// What a thread of switch_over() did, published as it goes for the main thread to wait on.
+struct alignas(64) progress {
+	std::atomic<long> commits{0}, aborts{0};
+};
+
+[[noreturn]] void give_up(int code, const char *why)
+{
+	fprintf(stderr, "switch_over: %s\n", why);
+	fflush(nullptr);
+	_exit(code);  // threads may be stuck: do not wait for them
+}
+
+// Exit status: 0 passed; 1 the sum is wrong; 2 not in locked mode once the switch was
+// done (or once the foreign thread's first operation finished), or an operation then
+// did not commit at once; 3 the run did not
+// start in rseq mode with sequences aborting; 4, 5, 6 no progress for a minute before,
+// during, after the switch; 2x the foreign thread failed; 30 no seccomp.
 int switch_over(rseqkit_index kind, trigger how)
 {
 	if (how == trigger::request_without_membarrier && !deny_membarrier())
 		return 30;
+	struct sigaction sa = {};
+	sa.sa_handler = on_signal;
+	sigaction(SIGUSR1, &sa, nullptr);
 	slots s;
 	std::atomic<bool> stop{false};
-	std::atomic<long> commits{0}, aborts{0};
+	constexpr int kWorkers = 3;
+	std::vector<progress> prog(kWorkers + 2);  // then the foreign thread's, the main thread's
 	// Every first attempt names the neighbour's slot, as a thread that moved since it
 	// read its index would: in rseq mode that is RSEQKIT_STALE_INDEX and a retry, in
 	// locked mode a locked add on a slot that sequences on another CPU may be updating.
-	auto work = [&] {
-		counts mine;
+	auto work = [&](progress &p, counts mine) {
 		const int n = rseqkit_index_count();
 		while (!stop.load(std::memory_order_relaxed)) {
 			for (int attempt = 0;; ++attempt) {
@@ -519,64 +556,128 @@ int switch_over(rseqkit_index kind, trigger how)
 				if (mine.record(rseqkit_percpu_add(kind, &s[i].v, 1, i)))
 					break;
 			}
+			p.commits.store(mine.commits, std::memory_order_release);
+			p.aborts.store(mine.aborts, std::memory_order_relaxed);
 		}
-		commits += mine.commits;
-		aborts += mine.aborts;
 		return mine;
+	};
+	// Run by the switching thread right after the switch: 1 added to every slot, each
+	// through the locked path at once (in locked mode an operation commits whatever
+	// index it is given).  Workers running on other CPUs are inside their long window
+	// now: if one of their sequences that saw the old mode could still commit (no
+	// fence), it would overwrite one of these adds and the sum would come out short.
+	auto sweep = [&](counts &c) {
+		for (int i = 0; i < rseqkit_index_count(); ++i)
+			if (!c.record(rseqkit_percpu_add(kind, &s[i].v, 1, i)))
+				return false;
+		return true;
+	};
+	auto total = [&](std::atomic<long> progress::*field) {
+		long n = 0;
+		for (auto &p : prog)
+			n += (p.*field).load();
+		return n;
 	};
 	// A long window: the switching thread's first locked add lands inside it.
 	rseqkit_test_delay = 20 * kDelay;
 	std::vector<std::thread> ts;
-	for (int t = 0; t < 3; ++t)
-		ts.emplace_back([&] { (void)work(); });
-	std::this_thread::sleep_for(std::chrono::milliseconds(150));
+	std::vector<pthread_t> handles(kWorkers);
+	std::atomic<int> ready{0};
+	for (int t = 0; t < kWorkers; ++t)
+		ts.emplace_back([&, t] {
+			handles[t] = pthread_self();
+			ready.fetch_add(1);
+			(void)work(prog[t], counts());
+		});
+	while (ready.load() < kWorkers)
+		std::this_thread::yield();
+	// Sequences must be running, and aborting, before the switch: otherwise the run
+	// proves nothing about sequences in flight.  150 ms at least, as long as it takes.
+	auto soak = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+	if (!wait_for(handles, [&] {
+		    return std::chrono::steady_clock::now() > soak &&
+			   (!rseq_works() || (total(&progress::aborts) > 0 && total(&progress::commits) >= 100));
+	    }))
+		give_up(4, "no sequence committed or aborted for a minute");
 	bool was_locked = rseqkit_percpu_locked(kind);
-	long foreign_commits = 0;
+	long aborts_before = total(&progress::aborts);
+	bool locked = false;
 	std::thread foreign;
+	std::atomic<int> first_done{0};  // 1 + whether the process was locked right after it
 	if (how != trigger::foreign_thread) {
 		rseqkit_percpu_force_locked();
+		counts c;
+		locked = sweep(c) && rseqkit_percpu_locked(kind);
+		prog[kWorkers + 1].commits = c.commits;
 	} else {
-		std::atomic<int> started{0};
 		foreign = std::thread([&] {
 			static __thread struct rseqkit_area mine __attribute__((aligned(32)));
 			if (current_mode() == mode::glibc && raw_rseq(glibc_area(), 32, 1, RSEQKIT_SIG) != 0)
 				_exit(20);
 			if (rseq_works() && raw_rseq(&mine, 32, 0, RSEQKIT_SIG) != 0)
 				_exit(21);
-			started = 1;
-			counts c = work();
-			foreign_commits = c.commits;
+			// The first operation switches the process: it may only finish in locked mode.
+			counts first;
+			progress &p = prog[kWorkers];
+			run(kind, first, [&](int i) { return rseqkit_percpu_add(kind, &s[i].v, 1, i); });
+			bool swept = sweep(first);
+			p.commits.store(first.commits);
+			first_done = 1 + (swept && rseqkit_percpu_locked(kind));
+			counts c = work(p, first);
 			if (rseq_works() && rseqkit_thread_owner() != RSEQKIT_OWNER_FOREIGN)
 				_exit(22);
-			if (c.aborts)
+			if (c.aborts || c.stale)
 				_exit(23);  // this thread only ever took the locks
 			if (rseq_works())
 				raw_rseq(&mine, 32, 1, RSEQKIT_SIG);
 		});
-		while (!started.load())
-			std::this_thread::yield();
+		// However long the switch takes (membarrier(2) may wait for the kernel), the
+		// first operation's return is the moment to look.
+		if (!wait_for(handles, [&] { return first_done.load() != 0; }))
+			give_up(5, "the foreign thread's first operation did not finish in a minute");
+		locked = first_done.load() == 2;
 	}
-	std::this_thread::sleep_for(std::chrono::milliseconds(150));
-	bool locked = rseqkit_percpu_locked(kind);
+	// Locked operations from every worker (and the foreign thread) while sequences that
+	// straddled the switch may still try to commit: 150 ms at least, and until each of
+	// them did some.
+	std::vector<long> at_switch(prog.size());
+	for (size_t k = 0; k < prog.size(); ++k)
+		at_switch[k] = prog[k].commits.load();
+	soak = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+	if (!wait_for(handles, [&] {
+		    if (std::chrono::steady_clock::now() < soak)
+			    return false;
+		    for (size_t k = 0; k < prog.size(); ++k)
+			    if ((k < kWorkers || (k == kWorkers && foreign.joinable())) &&
+				prog[k].commits.load() < at_switch[k] + 100)
+				    return false;
+		    return true;
+	    }))
+		give_up(6, "a thread did not make progress in locked mode for a minute");
+	locked = locked && rseqkit_percpu_locked(kind);
 	stop = true;
 	for (auto &t : ts)
 		t.join();
 	if (foreign.joinable())
 		foreign.join();
+	long commits = total(&progress::commits);
+	long aborts = total(&progress::aborts);
 	intptr_t sum = 0;
 	for (auto &x : s.s)
 		sum += x.v;
-	printf("switch %-7s %s: commits %ld (foreign thread %ld), aborts %ld, locked before %d after %d\n",
-	       how == trigger::request ? "request" : how == trigger::foreign_thread ? "foreign" : "affinity", kind == RSEQKIT_INDEX_CPU_ID ? "cpu_id" : "mm_cid",
-	       commits.load(), foreign_commits, aborts.load(), was_locked, locked);
+	printf("switch %-7s %s: commits %ld (foreign thread %ld), aborts %ld (%ld before the switch), locked "
+	       "before %d after %d\n",
+	       how == trigger::request ? "request" : how == trigger::foreign_thread ? "foreign" : "affinity",
+	       kind == RSEQKIT_INDEX_CPU_ID ? "cpu_id" : "mm_cid", commits, prog[kWorkers].commits.load(), aborts,
+	       aborts_before, was_locked, locked);
 	fflush(stdout);
-	if (sum != commits.load()) {
-		fprintf(stderr, "sum %ld != commits %ld\n", static_cast<long>(sum), commits.load());
+	if (sum != commits) {
+		fprintf(stderr, "sum %ld != commits %ld\n", static_cast<long>(sum), commits);
 		return 1;
 	}
 	if (!locked)
 		return 2;
-	if (rseq_works() && (was_locked || aborts.load() == 0))
+	if (rseq_works() && (was_locked || aborts_before == 0))
 		return 3;  // the run did not start in rseq mode: it would prove nothing
 	return 0;
 }
