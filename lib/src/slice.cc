@@ -86,6 +86,10 @@ int slice_release_on(struct rseqkit_area *area, uint32_t &depth, const slice_ker
 {
 	if (depth == 0 || --depth > 0)
 		return RSEQKIT_SLICE_NONE;
+	// Not enabled now: the thread's area changed under the request (it unregistered);
+	// the area it points at may be the read-only one.
+	if (!(load_flags(area) & kFlagSliceExtEnabled))
+		return RSEQKIT_SLICE_NONE;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);  // the region is over before the withdrawal
 	uint8_t pending = __atomic_load_n(&area->slice_request, __ATOMIC_RELAXED);
 	__atomic_store_n(&area->slice_request, 0, __ATOMIC_RELAXED);

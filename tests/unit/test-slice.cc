@@ -178,6 +178,20 @@ TEST_F(SliceProtocol, NestedRequestsActOnTheOutermost)
 	EXPECT_EQ(k.depth, 0U);
 }
 
+TEST_F(SliceProtocol, ReleaseOnAnAreaThatIsNoLongerEnabledWritesNothing)
+{
+	enabled();
+	ASSERT_EQ(request(), 1);
+	// The thread unregistered inside the region: its area is now one without flags,
+	// possibly read-only.
+	fake_kernel other;
+	other.area.slice_request = 0x5a;  // not ours to touch
+	EXPECT_EQ(slice_release_on(&other.area, k.depth, kernel_ops), RSEQKIT_SLICE_NONE);
+	EXPECT_EQ(other.area.slice_request, 0x5a);
+	EXPECT_EQ(k.depth, 0U);
+	EXPECT_EQ(k.yield_calls + other.yield_calls, 0);
+}
+
 TEST_F(SliceProtocol, YieldFailurePassesTheError)
 {
 	enabled();
