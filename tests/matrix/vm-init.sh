@@ -46,7 +46,7 @@ for spec in $GLIBCS; do
   dir=${spec#*:}
   if [ "$dir" = system ]; then
     # The system's glibc of the build machine, at its usual place in this image.
-    MATRIX_LOADER= MATRIX_LIBPATH=
+    MATRIX_LOADER='' MATRIX_LIBPATH=''
     export LD_LIBRARY_PATH=$BUILD_LIBPATH
   else
     MATRIX_LOADER=$dir/ld-linux-x86-64.so.2 MATRIX_LIBPATH=$dir:$BUILD_LIBPATH:$SYSTEM_LIBPATH
@@ -74,7 +74,8 @@ matrix_result() {  # matrix_result NAME PASS|FAIL|SKIP
 }
 export have_btf
 for h in $HOOKS; do
-  (. "/rseqkit/src/$h")  # a subshell: a hook that exits must not end /init
+  # shellcheck disable=SC1090 # a subshell: a hook that exits must not end /init
+  (. "/rseqkit/src/$h")
 done
 
 echo "@@MATRIX done kernel=$kernel uptime=$(cut -d' ' -f1 /proc/uptime)"
