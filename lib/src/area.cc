@@ -21,6 +21,7 @@
 #include <sys/auxv.h>
 
 #include "internal.h"
+#include "slice.h"
 
 using namespace rseqkit::detail;
 
@@ -37,10 +38,6 @@ extern const unsigned int __rseq_size __attribute__((weak));
 #ifndef AT_RSEQ_ALIGN
 #define AT_RSEQ_ALIGN 28
 #endif
-
-// Read-only flag bits the kernel sets in rseq->flags (Linux 7.0+).
-static constexpr uint32_t kFlagSliceExtAvailable = 1U << 4;
-static constexpr uint32_t kFlagSliceExtEnabled = 1U << 5;
 
 extern "C" {
 

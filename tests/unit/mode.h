@@ -3,11 +3,16 @@
 #pragma once
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include <rseqkit/rseqkit.h>
 
@@ -67,6 +72,62 @@ inline void *glibc_area()
 	tp = __builtin_thread_pointer();
 #endif
 	return static_cast<char *>(tp) + __rseq_offset;
+}
+
+// The length glibc registered its areas with (valid only in glibc mode): 32 for the
+// original area, glibc 2.41+ use the kernel's feature size when that is larger (33 on
+// Linux 7.2).  Asked of the kernel, not computed like the library does: registering
+// the same area again is EBUSY only with the same length.  The first call must come
+// from a thread whose glibc registration is intact; later calls return that answer.
+inline uint32_t glibc_area_length()
+{
+	static const uint32_t length = [] {
+		for (uint32_t len = 32; len <= 4096; len++)
+			if (raw_rseq(glibc_area(), len, 0, RSEQKIT_SIG) == -EBUSY)
+				return len;
+		return 0U;
+	}();
+	return length;
+}
+
+// Replaces the process with this test binary, run with the arguments args.  When the
+// test was started through an explicit dynamic loader (`ld.so --library-path DIR TEST`,
+// as `make check-glibc` runs every test under another glibc), /proc/self/exe is that
+// loader: the loader's part of the original command line is kept.  Returns only on
+// failure.
+inline void exec_self(const std::vector<std::string> &args)
+{
+	std::vector<std::string> cmdline;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		std::string all;
+		char buf[4096];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			all.append(buf, static_cast<size_t>(n));
+		close(fd);
+		for (size_t at = 0; at < all.size();) {
+			size_t end = all.find('\0', at);
+			if (end == std::string::npos)
+				end = all.size();
+			cmdline.push_back(all.substr(at, end - at));
+			at = end + 1;
+		}
+	}
+	// The loader shifts the program's argv: argv[0] is the test, cmdline[0] the loader.
+	std::vector<std::string> argv;
+	const std::string self = program_invocation_name;
+	if (!cmdline.empty() && cmdline[0] != self) {
+		for (size_t i = 0; i < cmdline.size() && cmdline[i] != self; i++)
+			argv.push_back(cmdline[i]);
+	}
+	argv.push_back(self);
+	argv.insert(argv.end(), args.begin(), args.end());
+	std::vector<char *> ptrs;
+	for (auto &a : argv)
+		ptrs.push_back(a.data());
+	ptrs.push_back(nullptr);
+	execv("/proc/self/exe", ptrs.data());
 }
 
 }  // namespace rseqkit_test

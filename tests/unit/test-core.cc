@@ -136,7 +136,7 @@ TEST(Info, DescribesTheArea)
 		switch (current_mode()) {
 		case mode::glibc:
 			EXPECT_EQ(info.area, glibc_area());
-			EXPECT_EQ(info.area_length, 32U);
+			EXPECT_EQ(info.area_length, glibc_area_length());
 			EXPECT_EQ(info.signature, RSEQKIT_SIG);
 			EXPECT_EQ(info.error, 0);
 			break;
@@ -228,8 +228,9 @@ TEST(Accessors, MmCidIsSharedNeverAmongConcurrentThreads)
 // something else first.  Returns false where the kernel refuses rseq altogether.
 static bool clear_thread_for_foreign_area()
 {
-	if (current_mode() == mode::glibc)
-		EXPECT_EQ(raw_rseq(glibc_area(), 32, 1, RSEQKIT_SIG), 0);
+	if (current_mode() == mode::glibc) {
+		EXPECT_EQ(raw_rseq(glibc_area(), glibc_area_length(), 1, RSEQKIT_SIG), 0);
+	}
 	return rseq_works();
 }
 
@@ -339,7 +340,7 @@ TEST(Lifecycle, UnregisterDropsOnlyWhatRseqkitRegistered)
 		switch (current_mode()) {
 		case mode::glibc:
 			// Still registered: the same registration again is EBUSY.
-			EXPECT_EQ(raw_rseq(glibc_area(), 32, 0, RSEQKIT_SIG), -EBUSY);
+			EXPECT_EQ(raw_rseq(glibc_area(), glibc_area_length(), 0, RSEQKIT_SIG), -EBUSY);
 			EXPECT_EQ(rseqkit_thread_owner(), RSEQKIT_OWNER_GLIBC);
 			break;
 		case mode::rseqkit:
@@ -365,7 +366,7 @@ std::atomic<long> probe_result{1};
 void probe_at_exit(void *)
 {
 	if (current_mode() == mode::glibc)  // glibc keeps its registration to the end
-		probe_result = raw_rseq(glibc_area(), 32, 0, RSEQKIT_SIG);
+		probe_result = raw_rseq(glibc_area(), glibc_area_length(), 0, RSEQKIT_SIG);
 	else
 		probe_result = raw_rseq(&__rseq_abi, 32, 1, RSEQKIT_SIG);
 }
@@ -374,6 +375,9 @@ void probe_at_exit(void *)
 TEST(Lifecycle, ThreadExitUnregistersOwnArea)
 {
 	ASSERT_EQ(pthread_key_create(&probe_key, probe_at_exit), 0);
+	if (current_mode() == mode::glibc) {
+		ASSERT_NE(glibc_area_length(), 0U);  // asked while glibc's area is registered
+	}
 	on_new_thread([] {
 		pthread_setspecific(probe_key, &probe_key);
 		EXPECT_GE(rseqkit_current_cpu(), 0);
@@ -424,7 +428,7 @@ TEST(Lifecycle, ExecStartsFresh)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		setenv("RSEQKIT_TEST_EXEC_PROBE", "1", 1);
-		execl("/proc/self/exe", "test-core", (char *)nullptr);
+		exec_self({});
 		_exit(99);
 	}
 	int status;

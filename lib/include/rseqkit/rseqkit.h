@@ -113,6 +113,38 @@ const char *rseqkit_owner_name(enum rseqkit_owner owner);
 /* Fill *info for the calling thread; does not register.  0, or -1 with EINVAL. */
 int rseqkit_get_info(struct rseqkit_info *info);
 
+/* Time-slice extension (Linux 7.0+ built with CONFIG_RSEQ_SLICE_EXTENSION, and only for
+ * an area registered with at least the kernel's feature size): a thread asks the
+ * scheduler not to preempt it during a short lock-holding region.  Where the kernel
+ * does not offer it, rseqkit_slice_enable() fails with EOPNOTSUPP (or the
+ * registration's error) and the other calls are cheap no-ops that return 0.
+ * See rseqkit_slice_enable(3). */
+
+/* What rseqkit_slice_release() found. */
+enum rseqkit_slice_outcome {
+	RSEQKIT_SLICE_NONE = 0,     /* no request of this thread was pending: nothing done */
+	RSEQKIT_SLICE_UNUSED = 1,   /* the request was still pending: no extension was needed */
+	RSEQKIT_SLICE_YIELDED = 2,  /* an extension was granted: the CPU was given back */
+	RSEQKIT_SLICE_REVOKED = 3   /* an extension was granted and ended before the release */
+};
+
+/* Enable the extension for the calling thread (registers it first).  0, or -1 with
+ * errno: EOPNOTSUPP (the kernel offers no extension for this thread's area), or the
+ * error of rseqkit_register_current_thread(). */
+int rseqkit_slice_enable(void);
+
+/* Before the region: 1 when a request is now pending, 0 when the extension is not
+ * enabled for this thread (nothing done).  Requests nest.  Async-signal-safe. */
+int rseqkit_slice_request(void);
+
+/* 1 while the kernel grants the calling thread an extension, 0 otherwise. */
+int rseqkit_slice_granted(void);
+
+/* After the region: withdraws the outermost request and gives the CPU back with
+ * rseq_slice_yield(2) when an extension was granted.  An enum rseqkit_slice_outcome,
+ * or -1 with errno when that system call fails.  Async-signal-safe. */
+int rseqkit_slice_release(void);
+
 /* Out-of-line accessors.  The inline functions below call them when the area is not
  * usable; they are complete on their own (for dlsym and foreign-function users). */
 int rseqkit_current_cpu_slow(void);
