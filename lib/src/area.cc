@@ -8,6 +8,10 @@
 //  - rseqkit unregisters what it registered before the thread's memory goes away
 //    (a pthread key destructor), and the library is never unloaded (-z nodelete), so
 //    the kernel never writes into freed TLS.
+// This file defines the globals the public header declares const for users.
+#ifndef RSEQKIT_BUILDING_LIBRARY
+#define RSEQKIT_BUILDING_LIBRARY 1
+#endif
 #include "config.h"
 
 #include <rseqkit/rseqkit.h>
