@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the build into a scratch root, builds a C program with
 # `pkg-config --cflags --libs rseqkit` against it, and checks what it sees in each
-# registration mode.
+# registration mode; and that every man page alias was installed as a .so request
+# naming an installed page.
 set -u
 builddir=${RSEQKIT_BUILDDIR:?run through make check}
 srcdir=${RSEQKIT_SRCDIR:?}
@@ -28,4 +29,23 @@ for mode in glibc rseqkit enosys eperm; do
   got=$(sh "$srcdir/tests/harness/run-mode" "$mode" "$tmp/owner-report")
   if [ "$got" = "$want" ]; then echo "ok: $mode: $got"; else echo "FAIL: $mode: got '$got', want '$want'"; fail=1; fi
 done
+
+# Man page aliases: symbolic links in the source tree (or man/aliases in a tarball).
+man3=$(find "$tmp/root" -type d -path '*/man/man3' | head -n 1)
+[ -n "$man3" ] || { echo "FAIL: no man3 directory installed"; exit 1; }
+if [ -f "$srcdir/man/aliases" ]; then cat "$srcdir/man/aliases"; else
+  (cd "$srcdir/man" && find man[1-9] -type l | while read -r a; do echo "$a $(readlink "$a")"; done); fi > "$tmp/aliases"
+n=0
+while read -r alias target; do
+  n=$((n + 1))
+  f=${man3%/man3}/$alias
+  got=$(cat "$f" 2>/dev/null)
+  if [ "$got" != ".so ${alias%/*}/$target" ]; then
+    echo "FAIL: installed alias $alias is '$(printf '%s' "$got" | head -c 60)', want '.so ${alias%/*}/$target'"; fail=1
+  elif [ ! -s "${man3%/man3}/${alias%/*}/$target" ]; then
+    echo "FAIL: alias $alias names $target, which is not installed"; fail=1
+  fi
+done < "$tmp/aliases"
+[ "$n" -gt 0 ] || { echo "FAIL: no man page aliases found"; fail=1; }
+[ $fail -ne 0 ] || echo "ok: $n man page aliases installed as .so requests"
 exit $fail
