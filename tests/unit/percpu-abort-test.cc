@@ -614,9 +614,11 @@ int switch_over(rseqkit_index kind, trigger how)
 		locked = sweep(c) && rseqkit_percpu_locked(kind);
 		prog[kWorkers + 1].commits = c.commits;
 	} else {
+		// glibc 2.41+ register their areas with the kernel's feature size (33 on 7.2).
+		const uint32_t glibc_length = current_mode() == mode::glibc ? glibc_area_length() : 0;
 		foreign = std::thread([&] {
 			static __thread struct rseqkit_area mine __attribute__((aligned(32)));
-			if (current_mode() == mode::glibc && raw_rseq(glibc_area(), 32, 1, RSEQKIT_SIG) != 0)
+			if (glibc_length && raw_rseq(glibc_area(), glibc_length, 1, RSEQKIT_SIG) != 0)
 				_exit(20);
 			if (rseq_works() && raw_rseq(&mine, 32, 0, RSEQKIT_SIG) != 0)
 				_exit(21);

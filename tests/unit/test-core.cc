@@ -382,8 +382,9 @@ TEST(Lifecycle, ThreadExitUnregistersOwnArea)
 		pthread_setspecific(probe_key, &probe_key);
 		EXPECT_GE(rseqkit_current_cpu(), 0);
 		EXPECT_EQ(rseqkit_thread_owner(), expected_owner());
-		if (current_mode() == mode::rseqkit)  // registered now...
+		if (current_mode() == mode::rseqkit) {  // registered now...
 			EXPECT_EQ(raw_rseq(&__rseq_abi, 32, 0, RSEQKIT_SIG), -EBUSY);
+		}
 	});
 	switch (current_mode()) {
 	case mode::glibc: EXPECT_EQ(probe_result.load(), -EBUSY); break;
