@@ -11,7 +11,7 @@
 #                      -append "console=ttyS0 quiet panic=-1"
 #
 # Environment (set by the make rule): as check-glibc.sh, plus MATRIX_KERNEL_SUITES,
-# MATRIX_VM_SKIP, MATRIX_BPF_BINARIES, MATRIX_VM_HOOKS, MATRIX_VM_TIMEOUT,
+# MATRIX_VM_SKIP, MATRIX_BPF_BINARIES, MATRIX_VM_HOOKS, MATRIX_VM_TOOLS, MATRIX_VM_TIMEOUT,
 # MATRIX_BOOT_TIMEOUT, MATRIX_QEMU.
 set -u
 srcdir=${RSEQKIT_SRCDIR:?run through make check-kernels}

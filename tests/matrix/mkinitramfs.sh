@@ -8,9 +8,9 @@
 #                           programs need outside the build tree, at their own paths:
 #                           the "system" glibc of the image
 #   /glibc/LABEL/           each other glibc's libraries and loader
-#   /rseqkit/build/...      the test programs and tests/harness/rseq-deny (the ELF
-#                           files, where libtool made wrappers), the build tree's
-#                           shared libraries
+#   /rseqkit/build/...      the test programs, tests/harness/rseq-deny and the
+#                           programs of the hooks (the ELF files, where libtool made
+#                           wrappers), the build tree's shared libraries
 #   /rseqkit/src/...        tests/harness/run-mode, tests/matrix/run-one.sh, the hooks
 #   /rseqkit/matrix.conf    what /init runs
 #
@@ -35,9 +35,10 @@ copy() {
   mkdir -p "$root$(dirname "$2")" && cp -L "$1" "$root$2" || die "cannot copy $1"
 }
 
-# Programs at their place in the build tree, as the ELF files (no libtool wrappers).
+# Programs at their place in the build tree, as the ELF files (no libtool wrappers):
+# the tests, and the programs the hooks run (MATRIX_VM_TOOLS).
 elves=
-for p in ${MATRIX_BINARIES:?} tests/harness/rseq-deny; do
+for p in ${MATRIX_BINARIES:?} tests/harness/rseq-deny ${MATRIX_VM_TOOLS:-}; do
   case " ${MATRIX_VM_SKIP:-} " in *" $p "*) continue ;; esac  # /init reports it skipped
   [ -e "$builddir/$p" ] || die "$p is not built"
   b=$(real_binary "$builddir/$p") || exit 1

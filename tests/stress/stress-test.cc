@@ -102,9 +102,22 @@ run_result run(const std::vector<std::string> &argv)
 	return r;
 }
 
+// rseq-stress, under the glibc this test runs under: the portability matrix runs the
+// test through another glibc's loader (MATRIX_LOADER, MATRIX_LIBPATH), and rseq-stress
+// must run through it too, as the ELF file itself rather than libtool's wrapper.
 std::vector<std::string> stress(std::vector<std::string> args)
 {
-	args.insert(args.begin(), builddir() + "/tools/rseq-stress/rseq-stress");
+	std::string prog = builddir() + "/tools/rseq-stress/rseq-stress";
+	const char *loader = getenv("MATRIX_LOADER");
+	if (loader && *loader) {
+		const std::string elf = builddir() + "/tools/rseq-stress/.libs/rseq-stress";
+		if (access(elf.c_str(), X_OK) == 0)
+			prog = elf;
+		const char *libpath = getenv("MATRIX_LIBPATH");
+		args.insert(args.begin(), {loader, "--library-path", libpath ? libpath : "", prog});
+	} else {
+		args.insert(args.begin(), prog);
+	}
 	return args;
 }
 
