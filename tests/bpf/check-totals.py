@@ -5,8 +5,8 @@
 usage: check-totals.py WORKLOAD.json TOP.json [options]
   WORKLOAD.json  one or more lines {"ok":..,"sequences":[{"name","pid"?,"start_ip",
                  "commits","aborts"}]} (abort-workload --json, rseq-stress --json)
-  TOP.json       rseq-top's {"sequences":[{"pid","comm","name","start_ip","aborts",
-                 "causes"?}]} (the last such line of the file)
+  TOP.json       rseq-top's {"missed":N,"sequences":[{"pid","comm","name","start_ip",
+                 "aborts","causes"?}]} (the last such line of the file)
 options:
   --min-aborts N       the workload must have aborted at least N times in all
   --causes             every row must have causes adding up to its aborts
@@ -79,6 +79,12 @@ def main(argv):
 
     total_expected = sum(expected.values())
     total_got = sum(r["aborts"] for r in top)
+    # Aborts the kernel did not let the counter see (rseq-top(8), NOTES): they cannot be
+    # charged to a sequence, so with misses each sequence may only come out short, and
+    # counts plus misses must make the workload's total.  Without, every count is exact.
+    if "missed" not in top_docs[-1]:
+        errors.append("rseq-top's final document has no \"missed\"")
+    missed = top_docs[-1].get("missed", 0)
     i = 0
     while i < len(opts):
         if opts[i] == "--min-aborts":
@@ -89,15 +95,15 @@ def main(argv):
         i += 1
 
     for key, n in sorted(expected.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        if got.get(key, 0) != n:
+        if got.get(key, 0) > n or (not missed and got.get(key, 0) != n):
             errors.append("sequence %s pid %s start_ip 0x%x: workload counted %d aborts, rseq-top %d"
                           % (names[key], key[0], key[1], n, got.get(key, 0)))
     for key, n in got.items():
         if key not in expected:
             errors.append("rseq-top counted %d aborts at 0x%x in pid %s, which the workload does not know"
                           % (n, key[1], key[0]))
-    if total_got != total_expected:
-        errors.append("total: workload %d, rseq-top %d" % (total_expected, total_got))
+    if total_got + missed != total_expected:
+        errors.append("total: workload %d, rseq-top %d counted and %d missed" % (total_expected, total_got, missed))
 
     i = 0
     while i < len(opts):
@@ -143,7 +149,8 @@ def main(argv):
     for e in errors:
         print("check-totals: " + e)
     if not errors:
-        print("check-totals: %d aborts in %d sequences match exactly" % (total_got, len(expected)))
+        print("check-totals: %d aborts in %d sequences match exactly%s"
+              % (total_got, len(expected), " (%d more reported missed)" % missed if missed else ""))
     return 1 if errors else 0
 
 

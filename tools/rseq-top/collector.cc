@@ -471,6 +471,17 @@ void Collector::delete_keys(const std::vector<rseq_top_key> &keys)
 		bpf_map_delete_elem(fd, &k);
 }
 
+uint64_t Collector::missed()
+{
+	bpf_program *prog = probe_type_ == "raw_tp" ? skel_->progs.ip_fixup_raw : skel_->progs.ip_fixup_btf;
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0)
+		return 0;
+	return info.recursion_misses;
+}
+
 std::array<uint64_t, RSEQ_TOP_NR_STATS> Collector::read_stats()
 {
 	std::array<uint64_t, RSEQ_TOP_NR_STATS> total{};

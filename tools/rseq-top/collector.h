@@ -69,6 +69,10 @@ public:
 	bool read_counts(std::vector<Sample> *out, std::string *error);
 	void delete_keys(const std::vector<rseq_top_key> &keys);
 	std::array<uint64_t, RSEQ_TOP_NR_STATS> read_stats();
+	// Aborts the counter never saw: the kernel skips a BPF program that is already
+	// running on the CPU (its recursion_misses), which happens where the kernel lets
+	// a task running the program be preempted by another that hits the tracepoint.
+	uint64_t missed();
 	// Notify-resume calls per tgid (empty when that probe is unavailable).
 	void read_notify(std::unordered_map<uint32_t, uint64_t> *out);
 	// The live generation of tgid (0: none, i.e. no abort since its exec or exit).

@@ -364,6 +364,7 @@ public:
 		total_ = stats[RSEQ_TOP_STAT_ABORTS];
 		dropped_ = stats[RSEQ_TOP_STAT_DROPPED];
 		events_lost_ = stats[RSEQ_TOP_STAT_EVENTS_LOST];
+		missed_ = col_->missed();
 		update_notify();
 		if (!keep_rows)
 			for (const auto &img : table_.expire(5, opt_.max_sequences)) {
@@ -388,6 +389,7 @@ public:
 		st.delta = delta_;
 		st.dropped = dropped_;
 		st.events_lost = events_lost_;
+		st.missed = missed_;
 		st.sequences = table_.size();
 		st.processes = table_.processes();
 		st.sort = sort_field_name(sort);
@@ -471,7 +473,7 @@ private:
 	std::unordered_map<uint32_t, uint64_t> notify_prev_;
 	uint64_t sample_no_ = 0;
 	double last_sample_ = 0, interval_ = 0;
-	uint64_t total_ = 0, delta_ = 0, dropped_ = 0, events_lost_ = 0;
+	uint64_t total_ = 0, delta_ = 0, dropped_ = 0, events_lost_ = 0, missed_ = 0;
 };
 
 FILE *g_out = stdout;
@@ -505,15 +507,24 @@ void print_final(const Monitor &m, const Options &o, const std::string &what, in
 {
 	auto rows = m.rows({});
 	// Final totals sort by total unless asked otherwise.
+	const uint64_t missed = m.status().missed;
+	if (missed)  // never silently short totals
+		fprintf(stderr,
+			"rseq-top: the kernel skipped the counter %" PRIu64
+			" times (it was already running on that CPU): the totals are short by as many aborts\n",
+			missed);
 	if (o.json) {
-		emit(final_json(rows, m.view()));
+		emit(final_json(rows, m.view(), missed));
 		return;
 	}
 	uint64_t total = 0;
 	for (const Row *r : rows)
 		total += r->total;
 	std::string out = "rseq-top: " + what + " exited with status " + std::to_string(status) + "; " +
-			  std::to_string(total) + " aborts in " + std::to_string(rows.size()) + " sequences\n";
+			  std::to_string(total) + " aborts in " + std::to_string(rows.size()) + " sequences";
+	if (missed)
+		out += ", " + std::to_string(missed) + " missed";
+	out += "\n";
 	out += column_header(m.view(), true) + "\n";
 	for (const Row *r : rows)
 		out += row_text(*r, m.view(), true) + "\n";

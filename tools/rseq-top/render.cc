@@ -92,6 +92,8 @@ std::vector<std::string> header_lines(const Status &st)
 		second += fmt("  DROPPED %" PRIu64 " (counts map full: raise --max-sequences)", st.dropped);
 	if (st.events_lost)
 		second += fmt("  events lost %" PRIu64, st.events_lost);
+	if (st.missed)
+		second += fmt("  MISSED %" PRIu64 " (the kernel skipped the counter)", st.missed);
 	second += fmt("  delay %gs  sort %s", st.delay, st.sort.c_str());
 	if (!st.filter.empty())
 		second += "  pid " + st.filter;
@@ -140,8 +142,8 @@ std::string interval_json(const Status &st, const std::vector<const Row *> &rows
 	s += json_escape(st.kernel) + "\",\"probe\":\"" + st.probe_type + "\",\"notify_probe\":\"" +
 	     json_escape(st.notify_status) + "\"";
 	s += fmt(",\"aborts\":%" PRIu64 ",\"total\":%" PRIu64 ",\"rate\":%.1f,\"dropped\":%" PRIu64
-		 ",\"sequences\":[",
-		 st.delta, st.total, st.interval > 0 ? (double)st.delta / st.interval : 0.0, st.dropped);
+		 ",\"missed\":%" PRIu64 ",\"sequences\":[",
+		 st.delta, st.total, st.interval > 0 ? (double)st.delta / st.interval : 0.0, st.dropped, st.missed);
 	for (size_t i = 0; i < rows.size(); i++) {
 		const Row &r = *rows[i];
 		s += (i ? "," : "") + row_json_common(r, v);
@@ -155,9 +157,9 @@ std::string interval_json(const Status &st, const std::vector<const Row *> &rows
 	return s + "]}";
 }
 
-std::string final_json(const std::vector<const Row *> &rows, const ViewOptions &v)
+std::string final_json(const std::vector<const Row *> &rows, const ViewOptions &v, uint64_t missed)
 {
-	std::string s = "{\"sequences\":[";
+	std::string s = fmt("{\"missed\":%" PRIu64 ",\"sequences\":[", missed);
 	for (size_t i = 0; i < rows.size(); i++) {
 		const Row &r = *rows[i];
 		s += (i ? "," : "") + row_json_common(r, v);

@@ -28,6 +28,7 @@ struct Status {
 	uint64_t delta = 0;    // ... in the interval
 	uint64_t dropped = 0;  // aborts lost to a full counts map
 	uint64_t events_lost = 0;
+	uint64_t missed = 0;   // aborts the kernel did not let the counter see
 	size_t sequences = 0;
 	size_t processes = 0;
 	std::string sort;
@@ -45,6 +46,7 @@ std::string row_text(const Row &r, const ViewOptions &v, bool final_totals);
 // One JSON document (one line, no newline) per interval.
 std::string interval_json(const Status &st, const std::vector<const Row *> &rows, const ViewOptions &v);
 // {"sequences":[...]} with totals, for the end of a command.
-std::string final_json(const std::vector<const Row *> &rows, const ViewOptions &v);
+// The final totals of `rseq-top -j -- COMMAND`; missed as in Status.
+std::string final_json(const std::vector<const Row *> &rows, const ViewOptions &v, uint64_t missed);
 
 }  // namespace rseqtop
