@@ -74,8 +74,10 @@ matrix_result() {  # matrix_result NAME PASS|FAIL|SKIP
 }
 export have_btf
 for h in $HOOKS; do
+  # A hook that did not run is a failure, not nothing.
+  [ -f "/rseqkit/src/$h" ] || { matrix_result "$h" FAIL; continue; }
   # shellcheck disable=SC1090 # a subshell: a hook that exits must not end /init
-  (. "/rseqkit/src/$h")
+  (. "/rseqkit/src/$h") || matrix_result "$h" FAIL
 done
 
 echo "@@MATRIX done kernel=$kernel uptime=$(cut -d' ' -f1 /proc/uptime)"
