@@ -47,6 +47,7 @@ matrix_result rseq-top-probes $status
 # the kernel skipped the counter (rseq-top's "missed": a task running it was preempted
 # by another that aborted on the same CPU, seen on 7.2), no sequence may have more than
 # rseq-stress counted, and the shortfall must be exactly what rseq-top says it missed.
+# The rule of tests/bpf/check-totals.py, in awk: the VMs have busybox, no python.
 exact() {
   name=$1
   shift

@@ -102,23 +102,19 @@ run_result run(const std::vector<std::string> &argv)
 	return r;
 }
 
-// rseq-stress, under the glibc this test runs under: the portability matrix runs the
-// test through another glibc's loader (MATRIX_LOADER, MATRIX_LIBPATH), and rseq-stress
-// must run through it too, as the ELF file itself rather than libtool's wrapper.
+// rseq-stress, under the glibc this test runs under: started through another glibc's
+// loader (the portability matrices), this test starts rseq-stress through it too, as
+// the ELF file itself rather than libtool's wrapper script.
 std::vector<std::string> stress(std::vector<std::string> args)
 {
+	std::vector<std::string> argv = rseqkit_test::loader_prefix();
 	std::string prog = builddir() + "/tools/rseq-stress/rseq-stress";
-	const char *loader = getenv("MATRIX_LOADER");
-	if (loader && *loader) {
-		const std::string elf = builddir() + "/tools/rseq-stress/.libs/rseq-stress";
-		if (access(elf.c_str(), X_OK) == 0)
-			prog = elf;
-		const char *libpath = getenv("MATRIX_LIBPATH");
-		args.insert(args.begin(), {loader, "--library-path", libpath ? libpath : "", prog});
-	} else {
-		args.insert(args.begin(), prog);
-	}
-	return args;
+	const std::string elf = builddir() + "/tools/rseq-stress/.libs/rseq-stress";
+	if (!argv.empty() && access(elf.c_str(), X_OK) == 0)
+		prog = elf;
+	argv.push_back(prog);
+	argv.insert(argv.end(), args.begin(), args.end());
+	return argv;
 }
 
 // Whether sequences of this index kind run here (else rseq-stress uses locked mode).

@@ -90,12 +90,11 @@ inline uint32_t glibc_area_length()
 	return length;
 }
 
-// Replaces the process with this test binary, run with the arguments args.  When the
-// test was started through an explicit dynamic loader (`ld.so --library-path DIR TEST`,
-// as `make check-glibc` runs every test under another glibc), /proc/self/exe is that
-// loader: the loader's part of the original command line is kept.  Returns only on
-// failure.
-inline void exec_self(const std::vector<std::string> &args)
+// The part of this process's command line that came before this test binary: the
+// loader and its options when the test was started through an explicit dynamic loader
+// (`ld.so --library-path DIR TEST`, as `make check-glibc` and the kernel matrix run every
+// test under other glibc versions), empty when it was started directly.
+inline std::vector<std::string> loader_prefix()
 {
 	std::vector<std::string> cmdline;
 	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -115,13 +114,21 @@ inline void exec_self(const std::vector<std::string> &args)
 		}
 	}
 	// The loader shifts the program's argv: argv[0] is the test, cmdline[0] the loader.
-	std::vector<std::string> argv;
+	std::vector<std::string> prefix;
 	const std::string self = program_invocation_name;
 	if (!cmdline.empty() && cmdline[0] != self) {
 		for (size_t i = 0; i < cmdline.size() && cmdline[i] != self; i++)
-			argv.push_back(cmdline[i]);
+			prefix.push_back(cmdline[i]);
 	}
-	argv.push_back(self);
+	return prefix;
+}
+
+// Replaces the process with this test binary, run with the arguments args, through the
+// same loader as now (/proc/self/exe is that loader then).  Returns only on failure.
+inline void exec_self(const std::vector<std::string> &args)
+{
+	std::vector<std::string> argv = loader_prefix();
+	argv.push_back(program_invocation_name);
 	argv.insert(argv.end(), args.begin(), args.end());
 	std::vector<char *> ptrs;
 	for (auto &a : argv)

@@ -397,6 +397,8 @@ public:
 		return st;
 	}
 
+	uint64_t missed() const { return missed_; }
+
 	ViewOptions view() const
 	{
 		return ViewOptions{opt_.causes, opt_.threads, col_->notify_available()};
@@ -507,7 +509,7 @@ void print_final(const Monitor &m, const Options &o, const std::string &what, in
 {
 	auto rows = m.rows({});
 	// Final totals sort by total unless asked otherwise.
-	const uint64_t missed = m.status().missed;
+	const uint64_t missed = m.missed();
 	if (missed)  // never silently short totals
 		fprintf(stderr,
 			"rseq-top: the kernel skipped the counter %" PRIu64

@@ -45,8 +45,8 @@ std::string row_text(const Row &r, const ViewOptions &v, bool final_totals);
 
 // One JSON document (one line, no newline) per interval.
 std::string interval_json(const Status &st, const std::vector<const Row *> &rows, const ViewOptions &v);
-// {"sequences":[...]} with totals, for the end of a command.
-// The final totals of `rseq-top -j -- COMMAND`; missed as in Status.
+// {"missed":N,"sequences":[...]} with totals, for the end of a command (missed as in
+// Status).
 std::string final_json(const std::vector<const Row *> &rows, const ViewOptions &v, uint64_t missed);
 
 }  // namespace rseqtop
